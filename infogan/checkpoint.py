@@ -1,0 +1,112 @@
+"""Checkpoint files: one safetensors file holding weights, optimizer and RNG state, with the
+configuration as JSON in its header. Written atomically; loading executes no code."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import safe_open
+from safetensors.torch import save_file
+from torch import Tensor
+
+from infogan.errors import InfoGANError
+
+FORMAT = "infogan-checkpoint-v1"
+CHECKPOINT_NAME = "checkpoint.safetensors"
+
+
+def resolve(path: str | Path) -> Path:
+    """The checkpoint file for a run directory or a checkpoint path."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / CHECKPOINT_NAME
+    if not path.is_file():
+        raise InfoGANError(f"no checkpoint at {path}: give a run directory or a .safetensors file")
+    return path
+
+
+def write(path: Path, tensors: dict[str, Tensor], meta: dict[str, Any]) -> None:
+    """Write tensors and JSON-able ``meta`` to ``path`` atomically (a crash leaves the old file)."""
+    header = {"format": FORMAT, **{k: json.dumps(v) for k, v in meta.items()}}
+    tensors = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        save_file(tensors, tmp, metadata=header)
+        with open(tmp, "rb") as handle:
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except OSError as err:
+        Path(tmp).unlink(missing_ok=True)
+        raise InfoGANError(
+            f"could not write {path}: {err.strerror or err}; the previous checkpoint is untouched"
+        ) from None
+
+
+def read(path: Path) -> tuple[dict[str, Tensor], dict[str, Any]]:
+    """Tensors and decoded metadata of a checkpoint file, or a one-line error if it is not one."""
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            header = handle.metadata() or {}
+            if header.get("format") != FORMAT:
+                raise InfoGANError(f"{path} is not an infogan checkpoint")
+            tensors = {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118
+        meta = {k: json.loads(v) for k, v in header.items() if k != "format"}
+    except InfoGANError:
+        raise
+    except Exception as err:  # safetensors raises several types for truncated or foreign files
+        raise InfoGANError(f"{path} is corrupt or not a checkpoint ({type(err).__name__})") from None
+    return tensors, meta
+
+
+def with_prefix(prefix: str, tensors: dict[str, Tensor]) -> dict[str, Tensor]:
+    """``{prefix + key: tensor}``."""
+    return {f"{prefix}{k}": v for k, v in tensors.items()}
+
+
+def strip_prefix(prefix: str, tensors: dict[str, Tensor]) -> dict[str, Tensor]:
+    """The entries under ``prefix``, with it removed."""
+    return {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
+
+
+def flatten_optimizer(state: dict[str, Any]) -> tuple[dict[str, Tensor], dict[str, Any]]:
+    """Split an optimizer ``state_dict`` into tensors and a JSON-able remainder."""
+    tensors, scalars = {}, {}
+    for param_id, entry in state["state"].items():
+        for key, value in entry.items():
+            if isinstance(value, Tensor):
+                tensors[f"{param_id}.{key}"] = value
+            else:
+                scalars[f"{param_id}.{key}"] = value
+    return tensors, {"param_groups": state["param_groups"], "scalars": scalars}
+
+
+def unflatten_optimizer(tensors: dict[str, Tensor], rest: dict[str, Any]) -> dict[str, Any]:
+    """Inverse of :func:`flatten_optimizer`."""
+    state: dict[int, dict[str, Any]] = {}
+    for flat, value in [*tensors.items(), *rest["scalars"].items()]:
+        param_id, key = flat.split(".", 1)
+        state.setdefault(int(param_id), {})[key] = value
+    return {"state": state, "param_groups": rest["param_groups"]}
+
+
+def rng_state() -> dict[str, Tensor]:
+    """Global torch RNG states (CPU, and CUDA when present)."""
+    states = {"cpu": torch.get_rng_state()}
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        states |= {f"cuda{i}": s for i, s in enumerate(torch.cuda.get_rng_state_all())}
+    return states
+
+
+def restore_rng_state(states: dict[str, Tensor]) -> None:
+    """Inverse of :func:`rng_state`; CUDA states are restored only where devices exist."""
+    torch.set_rng_state(states["cpu"])
+    cuda = [states[k] for k in sorted(states) if k.startswith("cuda")]
+    if cuda and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(cuda[: torch.cuda.device_count()])

@@ -1,0 +1,401 @@
+"""``infogan``: a thin command-line layer over the Python API."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import math
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from infogan import __version__
+from infogan.config import PRESETS, TrainConfig, preset
+from infogan.errors import InfoGANError
+
+EXIT_USAGE, EXIT_FAILURE, EXIT_INTERRUPTED = 2, 1, 130
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a bad option raises InfoGANError (one line, exit 2) like every other error."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise InfoGANError(f"{self.prog}: {message}")
+
+
+# ----- parsing helpers ----------------------------------------------------------------------
+def _code_assignment(text: str) -> tuple[str, float]:
+    name, sep, value = text.partition("=")
+    try:
+        number = float(value)
+    except ValueError:
+        number = math.nan
+    if not sep or not name or not math.isfinite(number):
+        raise argparse.ArgumentTypeError(f"expected NAME=NUMBER such as c1=3 or c2=0.5, got {text!r}")
+    return name.strip(), number
+
+
+def _int_list(text: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected integers such as 10 or 10,5, got {text!r}") from None
+    return values
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _model_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("model", metavar="RUN_OR_CKPT", help="a run directory or a checkpoint file")
+    parser.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N or mps")
+
+
+def _data_arguments(parser: argparse.ArgumentParser, *, dataset_default: str | None) -> None:
+    parser.add_argument("--dataset", default=dataset_default, help="a named dataset (mnist)")
+    parser.add_argument("--split", default="test", choices=["train", "test"], help="dataset split (test)")
+    parser.add_argument("--data-root", help="dataset folder (default: $INFOGAN_DATA_ROOT or ~/.cache/infogan/data)")
+
+
+# ----- train --------------------------------------------------------------------------------
+_TRAIN_OPTIONS: dict[str, tuple[str, dict[str, Any]]] = {
+    # attribute: (flag, argparse keywords); None defaults mark "not given" so resume can compare
+    "steps": ("--steps", {"type": _positive_int, "help": "training steps (one D and one G update each)"}),
+    "batch_size": ("--batch-size", {"type": _positive_int, "help": "images per step"}),
+    "seed": ("--seed", {"type": int, "help": "seed for weights, latents and data order"}),
+    "lr_d": ("--lr-d", {"type": float, "help": "Adam learning rate of D"}),
+    "lr_g": ("--lr-g", {"type": float, "help": "Adam learning rate of G"}),
+    "lr_q": ("--lr-q", {"type": float, "help": "Adam learning rate of Q"}),
+    "info_reaches": (
+        "--info-reaches",
+        {
+            "choices": ["head", "body"],
+            "help": "what the information loss trains besides G: Q's head, or also D's shared body",
+        },
+    ),
+    "log_every": ("--log-every", {"type": _positive_int, "help": "steps between metric lines"}),
+    "sample_every": ("--sample-every", {"type": _positive_int, "help": "steps between sample grids"}),
+    "checkpoint_every": ("--checkpoint-every", {"type": _positive_int, "help": "steps between checkpoints"}),
+    "eval_every": ("--eval-every", {"type": int, "help": "steps between test-set scores (0: off)"}),
+}
+_LATENT_OPTIONS: dict[str, tuple[str, dict[str, Any]]] = {
+    "noise_dim": ("--noise-dim", {"type": int, "help": "size of the noise z"}),
+    "noise_dist": ("--noise-dist", {"choices": ["uniform", "normal"], "help": "prior of z"}),
+    "categorical": ("--categorical", {"type": _int_list, "help": "classes per categorical code, e.g. 10 or 10,4"}),
+    "continuous": ("--continuous", {"type": int, "help": "number of continuous codes"}),
+    "lambda_cat": ("--lambda-cat", {"type": float, "help": "weight of the categorical information terms"}),
+    "lambda_cont": ("--lambda-cont", {"type": float, "help": "weight of the continuous information terms"}),
+}
+
+
+def _add_train(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser("train", help="train a model", description="Train an InfoGAN.")
+    parser.add_argument("--preset", default="mnist", help=f"starting configuration ({', '.join(PRESETS)})")
+    parser.add_argument("--out", help="run directory (default: runs/<preset>-seed<seed>)")
+    parser.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR")
+    parser.add_argument("--epochs", type=float, help="train for this many passes over the data instead of --steps")
+    for flag, kwargs in [*_TRAIN_OPTIONS.values(), *_LATENT_OPTIONS.values()]:
+        parser.add_argument(flag, **kwargs)
+    parser.add_argument(
+        "--learn-sigma",
+        action="store_true",
+        default=None,
+        help="Q predicts σ for continuous codes (the paper) instead of σ = 1",
+    )
+    parser.add_argument(
+        "--separate-q", action="store_true", default=None, help="Q gets its own body instead of sharing D's"
+    )
+    parser.add_argument(
+        "--plain-gan",
+        action="store_true",
+        default=None,
+        help="λ = 0 baseline: no information term for G or D; Q still learns, for tracking",
+    )
+    parser.add_argument("--data-root", help="dataset folder (default: $INFOGAN_DATA_ROOT or ~/.cache/infogan/data)")
+    parser.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N or mps")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.set_defaults(run=_train)
+
+
+def _requested_config(args: argparse.Namespace, base: TrainConfig) -> TrainConfig:
+    changes = {k: getattr(args, k) for k in _TRAIN_OPTIONS if getattr(args, k) is not None}
+    latent = {k: getattr(args, k) for k in _LATENT_OPTIONS if getattr(args, k) is not None}
+    if args.learn_sigma:
+        latent["learn_sigma"] = True
+    if args.plain_gan:
+        changes["plain_gan"] = True
+    network = {"q_shares_body": False} if args.separate_q else {}
+    return base.replace(latent=latent, network=network, **changes)
+
+
+def _train(args: argparse.Namespace) -> int:
+    from infogan.data import load_dataset
+    from infogan.model import resolve_device
+    from infogan.training import Trainer, load_run_config
+
+    if args.resume and args.out and Path(args.out) != Path(args.resume):
+        raise InfoGANError("give either --resume RUN_DIR or --out RUN_DIR, not two different folders")
+    base = load_run_config(Path(args.resume)) if args.resume else preset(args.preset)
+    config = _requested_config(args, base)
+    run_dir = Path(args.resume or args.out or f"runs/{args.preset}-seed{config.seed}")
+    if not args.resume and (run_dir / "checkpoint.safetensors").exists():
+        raise InfoGANError(f"{run_dir} already holds a run: pass --resume {run_dir} or choose another --out")
+    device = resolve_device(args.device)
+    train = load_dataset(config.dataset, "train", args.data_root)
+    if args.epochs is not None:
+        if args.epochs <= 0:
+            raise InfoGANError("--epochs must be positive")
+        config = config.replace(steps=max(1, round(args.epochs * (len(train) // config.batch_size))))
+    test = load_dataset(config.dataset, "test", args.data_root) if config.eval_every else None
+    trainer = Trainer(config, run_dir, train, device=device, eval_data=test, progress=not args.no_progress)
+    if args.resume:
+        trainer.restore(run_dir)
+        if trainer.step >= config.steps:
+            raise InfoGANError(f"{run_dir} already reached step {trainer.step}; raise --steps to train further")
+    try:
+        last = trainer.fit()
+    except KeyboardInterrupt:
+        print(f"interrupted: checkpoint saved at step {trainer.step} in {run_dir}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    summary = {k: round(v, 4) for k, v in last.items()}
+    print(json.dumps({"run": str(run_dir), "step": trainer.step, **summary}))
+    return 0
+
+
+# ----- using a model ------------------------------------------------------------------------
+def _load(args: argparse.Namespace):
+    from infogan.model import InfoGAN
+
+    return InfoGAN.load(args.model, device=args.device)
+
+
+def _default_out(args: argparse.Namespace, name: str) -> Path:
+    model = Path(args.model)
+    return (model if model.is_dir() else model.parent) / name
+
+
+def _add_sample(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "sample",
+        help="a grid of generated images",
+        description="Generate a grid of samples, optionally with codes fixed.",
+    )
+    _model_arguments(parser)
+    parser.add_argument(
+        "--code",
+        action="append",
+        type=_code_assignment,
+        default=[],
+        metavar="NAME=VALUE",
+        help="fix a code for every sample, e.g. --code c1=3 --code c2=0.5 (repeatable)",
+    )
+    parser.add_argument("-n", "--num", type=_positive_int, default=100, help="number of samples (100)")
+    parser.add_argument("--columns", type=_positive_int, default=10, help="images per grid row (10)")
+    parser.add_argument("--seed", type=int, default=0, help="noise seed (0)")
+    parser.add_argument("--out", help="PNG to write (default: RUN/samples.png)")
+    parser.set_defaults(run=_sample)
+
+
+def _sample(args: argparse.Namespace) -> int:
+    from infogan import viz
+
+    model = _load(args)
+    images = model.generate(args.num, codes=dict(args.code), seed=args.seed)
+    out = Path(args.out or _default_out(args, "samples.png"))
+    out = viz.save_png(viz.grid_image(images, columns=args.columns), out)
+    print(out)
+    return 0
+
+
+def _add_traverse(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "traverse",
+        help="vary one code, hold the rest (the paper's Figure 2)",
+        description="Latent traversals: one PNG per code.",
+    )
+    _model_arguments(parser)
+    which = parser.add_mutually_exclusive_group(required=True)
+    which.add_argument("--code", help="the code to vary, e.g. c2")
+    which.add_argument("--all", action="store_true", help="one PNG for every code")
+    parser.add_argument(
+        "--span",
+        type=float,
+        nargs=2,
+        default=(-2.0, 2.0),
+        metavar=("LOW", "HIGH"),
+        help="range of a continuous code (-2 2)",
+    )
+    parser.add_argument("--steps", type=_positive_int, default=10, help="columns per row (10)")
+    parser.add_argument("--seed", type=int, default=0, help="noise seed (0)")
+    parser.add_argument("--out", help="folder for traverse_<code>.png (default: RUN/traversals)")
+    parser.set_defaults(run=_traverse)
+
+
+def _traverse(args: argparse.Namespace) -> int:
+    from infogan import viz
+
+    model = _load(args)
+    names = [c.name for c in model.spec.codes] if args.all else [model.spec.code(args.code).name]
+    out_dir = Path(args.out or _default_out(args, "traversals"))
+    for name in names:
+        images = model.traversal(name, span=tuple(args.span), steps=args.steps, seed=args.seed)
+        print(viz.save_png(viz.traversal_image(images), out_dir / f"traverse_{name}.png"))
+    return 0
+
+
+def _add_encode(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "encode",
+        help="Q's reading of images: categories and code values",
+        description="Encode images with Q: per image, each code's reading.",
+    )
+    _model_arguments(parser)
+    parser.add_argument("images", nargs="*", metavar="IMAGE", help="image files or folders")
+    _data_arguments(parser, dataset_default=None)
+    parser.add_argument("--limit", type=_positive_int, help="encode at most this many dataset images")
+    parser.add_argument("--format", choices=["csv", "json"], default="csv", help="output format (csv)")
+    parser.add_argument("--out", help="file to write (default: standard output)")
+    parser.set_defaults(run=_encode)
+
+
+def _encode(args: argparse.Namespace) -> int:
+    from infogan.data import find_images, load_dataset, read_images
+
+    if bool(args.images) == bool(args.dataset):
+        raise InfoGANError("give image files or folders, or --dataset NAME, but not both")
+    model = _load(args)
+    if args.dataset:
+        data = load_dataset(args.dataset, args.split, args.data_root)
+        images, labels = data.images[: args.limit], data.labels
+        names = [f"{args.dataset}/{args.split}/{i}" for i in range(len(images))]
+    else:
+        paths = find_images(args.images)
+        images, labels, names = read_images(paths, model.image_shape), None, [str(p) for p in paths]
+    rows = model.encode(images).records()
+    for i, (name, row) in enumerate(zip(names, rows, strict=True)):
+        extra = {"label": int(labels[i])} if labels is not None else {}
+        rows[i] = {"image": name, **extra, **row}
+    _write_text(_format_rows(rows, args.format), args.out)
+    return 0
+
+
+def _format_rows(rows: list[dict[str, Any]], fmt: str) -> str:
+    if fmt == "json":
+        return json.dumps(rows, indent=1) + "\n"
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def _write_text(text: str, out: str | None) -> None:
+    if out is None:
+        sys.stdout.write(text)
+        return
+    try:
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        Path(out).write_text(text)
+    except OSError as err:
+        raise InfoGANError(f"could not write {out}: {err.strerror or err}") from None
+    print(out, file=sys.stderr)
+
+
+def _add_evaluate(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "evaluate",
+        help="categorical codes as classifiers, and L_I",
+        description="Hungarian-matched accuracy, NMI and confusion of each "
+        "categorical code, and the MI lower bound per code on fresh samples.",
+    )
+    _model_arguments(parser)
+    _data_arguments(parser, dataset_default="mnist")
+    parser.add_argument("--samples", type=_positive_int, default=10_000, help="fresh samples for L_I (10000)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of those samples (0)")
+    parser.add_argument("--out", help="JSON file to write (default: RUN/evaluation.json)")
+    parser.set_defaults(run=_evaluate)
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from infogan.data import load_dataset
+    from infogan.evaluation import evaluate
+
+    model = _load(args)
+    data = load_dataset(args.dataset, args.split, args.data_root)
+    report = {
+        "model": str(args.model),
+        "dataset": args.dataset,
+        "split": args.split,
+        **evaluate(model, data, samples=args.samples, seed=args.seed),
+    }
+    text = json.dumps(report, indent=1)
+    print(text)
+    _write_text(text + "\n", str(args.out or _default_out(args, "evaluation.json")))
+    return 0
+
+
+def _add_presets(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser("presets", help="list the presets", description="List presets and their layout.")
+    parser.set_defaults(run=_presets)
+
+
+def _presets(args: argparse.Namespace) -> int:
+    for name, config in PRESETS.items():
+        latent = config.model.latent
+        print(
+            f"{name}: {config.model.network.arch} networks, noise {latent.noise_dim} ({latent.noise_dist}), "
+            f"categorical {list(latent.categorical)}, continuous {latent.continuous}, "
+            f"λ_cat {latent.lambda_cat}, λ_cont {latent.lambda_cont}, batch {config.batch_size}, "
+            f"steps {config.steps}, lr D/G/Q {config.lr_d}/{config.lr_g}/{config.lr_q}"
+        )
+    return 0
+
+
+# ----- entry point --------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    """The ``infogan`` argument parser with every verb."""
+    parser = _Parser(prog="infogan", description="Train InfoGAN models and put their codes to work.")
+    parser.add_argument("--version", action="version", version=f"infogan {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
+    for add in (_add_train, _add_sample, _add_traverse, _add_encode, _add_evaluate, _add_presets):
+        add(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; user errors print one line on stderr and return a non-zero code."""
+    try:
+        args = build_parser().parse_args(argv)
+        return args.run(args)
+    except InfoGANError as err:
+        print(f"infogan: error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("infogan: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except OSError as err:
+        print(f"infogan: error: {err.strerror or err}: {err.filename or ''}".rstrip(": "), file=sys.stderr)
+        return EXIT_FAILURE
+    except Exception as err:
+        if os.environ.get("INFOGAN_DEBUG"):
+            raise
+        print(
+            f"infogan: internal error: {type(err).__name__}: {err} (set INFOGAN_DEBUG=1 for a traceback)",
+            file=sys.stderr,
+        )
+        return EXIT_FAILURE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

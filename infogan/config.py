@@ -1,0 +1,141 @@
+"""Model and training configuration, presets, and their JSON form.
+
+A :class:`ModelConfig` travels inside every checkpoint so a model can be rebuilt from the
+file alone; a :class:`TrainConfig` is written to ``config.json`` in the run directory so a
+resume can refuse a mismatch.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from infogan.errors import InfoGANError
+from infogan.latent import LatentSpec
+from infogan.networks import NetworkConfig
+
+InfoReach = Literal["head", "body"]
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Everything needed to rebuild the networks: the latent layout and the architecture."""
+
+    latent: LatentSpec = field(default_factory=LatentSpec)
+    network: NetworkConfig = field(default_factory=NetworkConfig)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """One training run.
+
+    Args:
+        info_reaches: which parameters the information loss trains besides G. ``head``: Q's
+            head only, D's body is shaped by the GAN loss alone (the common PyTorch reading).
+            ``body``: Q's head and the shared D body, as the official code, which subtracts
+            the same MI term from D's loss and keeps Q in D's optimizer.
+        plain_gan: λ = 0 for G, the paper's baseline: G and D see no information term, while
+            Q still learns on detached fakes so that its L_I can be tracked.
+    """
+
+    model: ModelConfig = field(default_factory=ModelConfig)
+    dataset: str = "mnist"
+    steps: int = 5000
+    batch_size: int = 128
+    seed: int = 0
+    lr_d: float = 2e-4
+    lr_g: float = 1e-3
+    lr_q: float = 2e-4
+    betas: tuple[float, float] = (0.5, 0.999)
+    info_reaches: InfoReach = "body"
+    plain_gan: bool = False
+    log_every: int = 50
+    sample_every: int = 500
+    checkpoint_every: int = 500
+    eval_every: int = 500
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "betas", tuple(float(b) for b in self.betas))
+        if self.info_reaches not in ("head", "body"):
+            raise InfoGANError(f"info_reaches must be 'head' or 'body', not {self.info_reaches!r}")
+        for name in ("steps", "batch_size", "log_every", "sample_every", "checkpoint_every"):
+            if getattr(self, name) < 1:
+                raise InfoGANError(f"{name.replace('_', '-')} must be a positive integer")
+        if self.eval_every < 0:
+            raise InfoGANError("eval-every must be >= 0 (0 turns evaluation off)")
+        if min(self.lr_d, self.lr_g, self.lr_q) <= 0:
+            raise InfoGANError("learning rates must be positive")
+        if not all(0 <= b < 1 for b in self.betas):
+            raise InfoGANError("Adam betas must lie in [0, 1)")
+
+    def replace(self, **changes: Any) -> TrainConfig:
+        """A copy with ``changes`` applied; ``latent``/``network`` keys reach into the model."""
+        latent = changes.pop("latent", {})
+        network = changes.pop("network", {})
+        model = ModelConfig(
+            dataclasses.replace(self.model.latent, **latent),
+            dataclasses.replace(self.model.network, **network),
+        )
+        return dataclasses.replace(self, model=model, **changes)
+
+
+PRESETS: dict[str, TrainConfig] = {
+    # The paper's MNIST setup: 62 uniform noise dims, one 10-way code, two continuous codes.
+    "mnist": TrainConfig(),
+}
+
+
+def preset(name: str) -> TrainConfig:
+    """The named preset's configuration."""
+    try:
+        return PRESETS[name]
+    except KeyError:
+        raise InfoGANError(f"unknown preset {name!r}; known: {', '.join(PRESETS)}") from None
+
+
+# ----- JSON ----------------------------------------------------------------------------------
+def to_dict(config: Any) -> dict[str, Any]:
+    """A JSON-ready dict of a config dataclass, without derived fields."""
+    out = {}
+    for f in dataclasses.fields(config):
+        if not f.init:
+            continue
+        value = getattr(config, f.name)
+        out[f.name] = to_dict(value) if dataclasses.is_dataclass(value) else _plain(value)
+    return out
+
+
+def _plain(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
+
+
+def _build(cls: type, data: dict[str, Any]) -> Any:
+    if not isinstance(data, dict):
+        raise InfoGANError(f"malformed configuration: expected an object for {cls.__name__}")
+    known = {f.name: f for f in dataclasses.fields(cls) if f.init}
+    unknown = set(data) - set(known)
+    if unknown:
+        raise InfoGANError(f"unknown configuration keys for {cls.__name__}: {', '.join(sorted(unknown))}")
+    nested = {"model": ModelConfig, "latent": LatentSpec, "network": NetworkConfig}
+    kwargs = {k: _build(nested[k], v) if k in nested else v for k, v in data.items()}
+    try:
+        return cls(**kwargs)
+    except TypeError as err:
+        raise InfoGANError(f"malformed configuration for {cls.__name__}: {err}") from None
+
+
+def model_config_from_dict(data: dict[str, Any]) -> ModelConfig:
+    """Inverse of :func:`to_dict` for a :class:`ModelConfig`."""
+    return _build(ModelConfig, data)
+
+
+def train_config_from_dict(data: dict[str, Any]) -> TrainConfig:
+    """Inverse of :func:`to_dict` for a :class:`TrainConfig`."""
+    return _build(TrainConfig, data)
+
+
+def to_json(config: Any) -> str:
+    """Stable, human-readable JSON for a config dataclass."""
+    return json.dumps(to_dict(config), indent=2, sort_keys=True)

@@ -1,0 +1,17 @@
+"""GAN losses on discriminator logits (the non-saturating form of Goodfellow et al., 2014)."""
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+
+def discriminator_loss(real_logits: Tensor, fake_logits: Tensor) -> Tensor:
+    """-log D(x) - log(1 - D(G(z))), averaged over each batch."""
+    real = F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))
+    fake = F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
+    return real + fake
+
+
+def generator_loss(fake_logits: Tensor) -> Tensor:
+    """-log D(G(z)): the non-saturating generator loss, strong gradients early in training."""
+    return F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))

@@ -1,0 +1,1 @@
+"""Metrics as pure functions over arrays, one module per family."""

@@ -1,0 +1,59 @@
+"""A categorical code scored as an unsupervised classifier: Hungarian-matched accuracy, NMI,
+and the confusion matrix. Labels score a model; they never train or select one."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+from sklearn.metrics import normalized_mutual_info_score
+
+
+@dataclass(frozen=True)
+class ClusteringScore:
+    """How well predicted clusters match labels."""
+
+    accuracy: float  # after the best one-to-one matching of clusters to labels
+    nmi: float
+    confusion: np.ndarray  # (n_labels, n_clusters): rows true labels, columns clusters
+    mapping: dict[int, int]  # cluster -> label chosen by the matching
+
+    def as_dict(self) -> dict[str, object]:
+        """JSON-ready form."""
+        return {
+            "accuracy": self.accuracy,
+            "nmi": self.nmi,
+            "mapping": {str(k): v for k, v in self.mapping.items()},
+            "confusion": self.confusion.tolist(),
+        }
+
+
+def confusion_matrix(labels: np.ndarray, clusters: np.ndarray, n_labels: int, n_clusters: int) -> np.ndarray:
+    """Counts (n_labels, n_clusters) of each (label, cluster) pair."""
+    matrix = np.zeros((n_labels, n_clusters), dtype=np.int64)
+    np.add.at(matrix, (labels, clusters), 1)
+    return matrix
+
+
+def hungarian_mapping(confusion: np.ndarray) -> dict[int, int]:
+    """The cluster-to-label assignment that maximises matched counts (Kuhn-Munkres)."""
+    label_idx, cluster_idx = linear_sum_assignment(confusion, maximize=True)
+    return {int(c): int(label) for label, c in zip(label_idx, cluster_idx, strict=True)}
+
+
+def score_clustering(labels: np.ndarray, clusters: np.ndarray, n_clusters: int | None = None) -> ClusteringScore:
+    """Accuracy after Hungarian matching, NMI and confusion of ``clusters`` against ``labels``.
+
+    Clusters left unmatched (more clusters than labels) count as errors.
+    """
+    labels, clusters = np.asarray(labels, dtype=np.int64), np.asarray(clusters, dtype=np.int64)
+    if labels.shape != clusters.shape or labels.ndim != 1 or labels.size == 0:
+        raise ValueError("labels and clusters must be non-empty 1-D arrays of equal length")
+    n_labels = int(labels.max()) + 1
+    n_clusters = max(n_clusters or 0, int(clusters.max()) + 1)
+    confusion = confusion_matrix(labels, clusters, n_labels, n_clusters)
+    mapping = hungarian_mapping(confusion)
+    matched = sum(confusion[label, cluster] for cluster, label in mapping.items())
+    nmi = normalized_mutual_info_score(labels, clusters)
+    return ClusteringScore(float(matched / labels.size), float(nmi), confusion, mapping)

@@ -1,0 +1,354 @@
+"""Training: one step of the InfoGAN game, the loop around it, snapshots and resume.
+
+Objective (Chen et al., 2016, Eq. 6): min_{G,Q} max_D V(D, G) - λ L_I(G, Q). One step
+updates D (and Q, on detached fakes) and then G, with the same fake batch.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from torch import Tensor
+from tqdm import tqdm
+
+from infogan import checkpoint, viz
+from infogan.config import TrainConfig, to_dict, to_json, train_config_from_dict
+from infogan.data import EpochSampler, ImageDataset
+from infogan.errors import InfoGANError
+from infogan.evaluation import categorical_score
+from infogan.latent import LatentBatch
+from infogan.losses import discriminator_loss, generator_loss
+from infogan.model import InfoGAN
+from infogan.reporting import Reporter
+
+CONFIG_NAME = "config.json"
+
+
+@dataclass(frozen=True)
+class StepLosses:
+    """The two parts of one player's objective, and scalars to log."""
+
+    gan: Tensor
+    info: Tensor | None
+    scalars: dict[str, Tensor]
+
+    @property
+    def total(self) -> Tensor:
+        """GAN loss plus information loss (λ is inside the latter)."""
+        return self.gan if self.info is None else self.gan + self.info
+
+
+class TrainingDiverged(InfoGANError):
+    """Losses or weights became NaN or infinite."""
+
+
+@dataclass
+class RunningMeans:
+    """Sums of step scalars kept on the device, read with a single sync at log time."""
+
+    sums: dict[str, Tensor] = field(default_factory=dict)
+    count: int = 0
+
+    def add(self, scalars: dict[str, Tensor]) -> None:
+        for name, value in scalars.items():
+            value = value.detach().float()
+            self.sums[name] = self.sums[name] + value if name in self.sums else value
+        self.count += 1
+
+    def pop(self) -> dict[str, float]:
+        """Means since the last pop; raises :class:`TrainingDiverged` on a non-finite value."""
+        if not self.count:
+            return {}
+        names = list(self.sums)
+        values = (torch.stack([self.sums[n] for n in names]) / self.count).tolist()
+        self.sums, self.count = {}, 0
+        means = dict(zip(names, values, strict=True))
+        bad = [n for n, v in means.items() if not math.isfinite(v)]
+        if bad:
+            raise TrainingDiverged(f"non-finite {', '.join(bad)}")
+        return means
+
+    def all_finite(self) -> bool:
+        """Whether every value added since the last pop was finite (a sum is finite iff all are)."""
+        return not self.sums or bool(torch.isfinite(torch.stack(list(self.sums.values()))).all())
+
+
+class Trainer:
+    """Owns the model, optimizers, sampler and run directory of one training run."""
+
+    def __init__(
+        self,
+        config: TrainConfig,
+        run_dir: Path,
+        data: ImageDataset,
+        *,
+        device: torch.device,
+        eval_data: ImageDataset | None = None,
+        progress: bool = True,
+        tensorboard: bool = True,
+    ) -> None:
+        self.config, self.run_dir, self.device, self.progress = config, Path(run_dir), device, progress
+        torch.manual_seed(config.seed)
+        self.model = InfoGAN(config.model, device=device)
+        self.nets, self.spec = self.model.nets, self.model.spec
+        self._check_data(data)
+        self.data = data.to(device)
+        self.eval_data = eval_data
+        self.sampler = EpochSampler(len(data), config.batch_size, seed=config.seed, device=device)
+        self.latent_rng = torch.Generator(device=device).manual_seed(config.seed)
+        self.opt_d, self.opt_g = self._optimizers()
+        self.step = 0
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.reporter = Reporter(self.run_dir, tensorboard=tensorboard)
+        self.means = RunningMeans()
+        self._fixed_latents = self._snapshot_latents()
+
+    def _check_data(self, data: ImageDataset) -> None:
+        if tuple(data.images.shape[1:]) != self.model.image_shape:
+            raise InfoGANError(
+                f"the data's images are {tuple(data.images.shape[1:])}, but the "
+                f"{self.config.model.network.arch} networks need {self.model.image_shape}"
+            )
+
+    def _optimizers(self) -> tuple[torch.optim.Optimizer, torch.optim.Optimizer]:
+        # Q always learns in D's step (on detached fakes), so the plain-GAN baseline can still
+        # track L_I; its own learning rate keeps that choice independent of D's.
+        cfg, nets = self.config, self.nets
+        d_groups = [
+            {"params": nets.discriminator_parameters(), "lr": cfg.lr_d},
+            {"params": nets.q_parameters(), "lr": cfg.lr_q},
+        ]
+        opt_d = torch.optim.Adam(d_groups, betas=cfg.betas, foreach=True)
+        opt_g = torch.optim.Adam(nets.generator.parameters(), lr=cfg.lr_g, betas=cfg.betas, foreach=True)
+        return opt_d, opt_g
+
+    # ----- one step ---------------------------------------------------------------------------
+    def train_step(self, real: Tensor) -> dict[str, Tensor]:
+        """One D/Q update then one G update; returns detached scalars (no host sync)."""
+        latents = self.spec.sample(real.shape[0], generator=self.latent_rng)
+        fake = self.nets.generate(self.spec.generator_input(latents))  # (B, C, H, W)
+        d_scalars = self._discriminator_step(real, fake.detach(), latents)
+        g_scalars = self._generator_step(fake, latents)
+        return d_scalars | g_scalars
+
+    def discriminator_losses(self, real: Tensor, fake: Tensor, latents: LatentBatch) -> StepLosses:
+        """D's GAN loss and Q's information loss on detached fakes (without stepping)."""
+        real_logits, _ = self.nets.discriminate(real)
+        fake_logits, features = self.nets.discriminate(fake)
+        gan = discriminator_loss(real_logits, fake_logits)
+        # 'body' lets the information loss shape D's shared body, as the official code does.
+        info_reaches_body = self.config.info_reaches == "body" and not self.config.plain_gan
+        q_features = features if info_reaches_body else features.detach()
+        terms = self.spec.information_terms(self.spec.read_q(self.nets.q_logits(fake, q_features)), latents)
+        scalars = {f"mi/{k}": v for k, v in self.spec.mutual_information_bounds(terms).items()}
+        scalars |= {"D/real": real_logits.sigmoid().mean(), "D/fake": fake_logits.sigmoid().mean()}
+        return StepLosses(gan, self.spec.information_loss(terms), scalars)
+
+    def generator_losses(self, fake: Tensor, latents: LatentBatch) -> StepLosses:
+        """G's non-saturating loss and, unless plain GAN, its information loss (Eq. 6)."""
+        fake_logits, features = self.nets.discriminate(fake)
+        info = None
+        if not self.config.plain_gan:
+            reading = self.spec.read_q(self.nets.q_logits(fake, features))
+            info = self.spec.information_loss(self.spec.information_terms(reading, latents))
+        return StepLosses(generator_loss(fake_logits), info, {})
+
+    def _discriminator_step(self, real: Tensor, fake: Tensor, latents: LatentBatch) -> dict[str, Tensor]:
+        losses = self.discriminator_losses(real, fake, latents)
+        self.opt_d.zero_grad(set_to_none=True)
+        losses.total.backward()
+        self.opt_d.step()
+        return {"loss/D": losses.gan, "loss/info": losses.info, **losses.scalars}
+
+    def _generator_step(self, fake: Tensor, latents: LatentBatch) -> dict[str, Tensor]:
+        frozen = [*self.nets.discriminator_parameters(), *self.nets.q_parameters()]
+        for p in frozen:  # G's loss flows through D and Q but must not accumulate their grads
+            p.requires_grad_(False)
+        try:
+            losses = self.generator_losses(fake, latents)
+            self.opt_g.zero_grad(set_to_none=True)
+            losses.total.backward()
+            self.opt_g.step()
+        finally:
+            for p in frozen:
+                p.requires_grad_(True)
+        return {"loss/G": losses.gan}
+
+    # ----- the loop ---------------------------------------------------------------------------
+    def fit(self) -> dict[str, float]:
+        """Train until ``config.steps``; returns the last logged scalars."""
+        self.nets.train()
+        self._write_config()
+        last: dict[str, float] = {}
+        bar = tqdm(
+            total=self.config.steps,
+            initial=self.step,
+            disable=not self.progress,
+            desc="train",
+            unit="step",
+            dynamic_ncols=True,
+        )
+        started, start_step = time.perf_counter(), self.step
+        try:
+            while self.step < self.config.steps:
+                real = self.data.images[self.sampler.indices(self.step)]
+                self.means.add(self.train_step(real))
+                self.step += 1
+                bar.update(1)
+                last = self._maybe_log(bar, started, start_step) or last
+                self._maybe_evaluate()
+                self._maybe_snapshot()
+                self._maybe_checkpoint()
+        except KeyboardInterrupt:
+            self.save_checkpoint()
+            raise
+        finally:
+            bar.close()
+            self.reporter.close()
+        return last
+
+    def _due(self, every: int) -> bool:
+        return every > 0 and (self.step % every == 0 or self.step == self.config.steps)
+
+    def _maybe_log(self, bar: tqdm, started: float, start_step: int) -> dict[str, float] | None:
+        if not self._due(self.config.log_every):
+            return None
+        means = self._pop_means()
+        elapsed = time.perf_counter() - started
+        means["time/images_per_s"] = (self.step - start_step) * self.config.batch_size / max(elapsed, 1e-9)
+        self.reporter.report(self.step, means)
+        shown = {
+            k.split("/")[-1] if k.startswith("loss") else k: f"{v:.3f}"
+            for k, v in means.items()
+            if k.startswith(("loss/D", "loss/G", "mi/c1"))
+        }
+        bar.set_postfix(shown, refresh=False)
+        return means
+
+    def _pop_means(self) -> dict[str, float]:
+        try:
+            return self.means.pop()
+        except TrainingDiverged as err:
+            raise TrainingDiverged(
+                f"training diverged before step {self.step} ({err}); the last good checkpoint in {self.run_dir} is kept"
+            ) from None
+
+    def _maybe_evaluate(self) -> None:
+        if self.eval_data is None or not self._due(self.config.eval_every):
+            return
+        scores = {}
+        for code in self.spec.codes:
+            if code.kind == "categorical":
+                score = categorical_score(self.model, self.eval_data, code.name)
+                scores |= {f"eval/{code.name}_accuracy": score.accuracy, f"eval/{code.name}_nmi": score.nmi}
+        self.nets.train()
+        self.reporter.report(self.step, scores)
+
+    def _maybe_snapshot(self) -> None:
+        if self._due(self.config.sample_every):
+            self.save_samples(self.run_dir / "samples" / f"step_{self.step:07d}.png")
+
+    def _maybe_checkpoint(self) -> None:
+        if self._due(self.config.checkpoint_every):
+            self.save_checkpoint()
+
+    def _snapshot_latents(self) -> LatentBatch:
+        """A fixed sweep for progress images: rows are c1's classes, columns noise draws."""
+        rng = torch.Generator(device=self.device).manual_seed(12345)
+        columns = 10
+        base = self.spec.sample(columns, generator=rng)
+        first = next((c for c in self.spec.codes if c.kind == "categorical"), None)
+        if first is None:
+            return self.spec.sample(columns * columns, generator=rng)
+        rows = [self.spec.with_codes(base, {first.name: k}) for k in range(first.num_classes)]
+        return LatentBatch(
+            *(torch.cat(parts) for parts in zip(*((r.noise, r.categories, r.continuous) for r in rows), strict=True))
+        )
+
+    def save_samples(self, path: Path) -> Path:
+        """Render the fixed sweep to ``path``."""
+        images = self.model.render(self._fixed_latents)
+        return viz.save_png(viz.grid_image(images, columns=10), path)
+
+    # ----- checkpoints and resume -------------------------------------------------------------
+    def _write_config(self) -> None:
+        (self.run_dir / CONFIG_NAME).write_text(to_json(self.config) + "\n")
+
+    def save_checkpoint(self) -> Path:
+        """Write weights, optimizer and RNG state atomically, after checking they are finite."""
+        weights_finite = all(torch.isfinite(p).all() for p in self.nets.parameters())
+        if not (weights_finite and self.means.all_finite()):
+            raise TrainingDiverged(
+                f"training diverged before step {self.step} (non-finite losses or weights); "
+                f"the last good checkpoint in {self.run_dir} is kept"
+            )
+        tensors = self.model.weights()
+        meta = self.model.metadata() | {"train_config": to_dict(self.config), "step": self.step}
+        for name, optimizer in (("d", self.opt_d), ("g", self.opt_g)):
+            flat, rest = checkpoint.flatten_optimizer(optimizer.state_dict())
+            tensors |= checkpoint.with_prefix(f"optim.{name}.", flat)
+            meta[f"optim_{name}"] = rest
+        tensors |= checkpoint.with_prefix("rng.", checkpoint.rng_state())
+        tensors["rng_latent"] = self.latent_rng.get_state()
+        path = self.run_dir / checkpoint.CHECKPOINT_NAME
+        checkpoint.write(path, tensors, meta)
+        return path
+
+    def restore(self, path: Path) -> None:
+        """Continue from a checkpoint written by :meth:`save_checkpoint` of the same config."""
+        tensors, meta = checkpoint.read(checkpoint.resolve(path))
+        if "optim_d" not in meta:
+            raise InfoGANError(f"{path} holds weights only, no training state to resume from")
+        stored = train_config_from_dict(meta["train_config"])
+        ensure_compatible(stored, self.config, path)
+        self.model.load_weights(checkpoint.strip_prefix("model.", tensors), source=path)
+        for name, optimizer in (("d", self.opt_d), ("g", self.opt_g)):
+            flat = checkpoint.strip_prefix(f"optim.{name}.", tensors)
+            optimizer.load_state_dict(checkpoint.unflatten_optimizer(flat, meta[f"optim_{name}"]))
+        checkpoint.restore_rng_state(checkpoint.strip_prefix("rng.", tensors))
+        self.latent_rng.set_state(tensors["rng_latent"])
+        self.step = int(meta["step"])
+
+
+# Settings that change how long or how often, not what is learned: a resume may change them.
+_SCHEDULE_KEYS = ("steps", "log_every", "sample_every", "checkpoint_every", "eval_every")
+
+
+def ensure_compatible(stored: TrainConfig, requested: TrainConfig, source: Path) -> None:
+    """Refuse to resume with settings other than the run's own, except length and cadence."""
+    old, new = to_dict(stored), to_dict(requested)
+    for key in _SCHEDULE_KEYS:
+        old.pop(key), new.pop(key)
+    differences = sorted(_diff(old, new))
+    if differences:
+        raise InfoGANError(
+            f"{source} was trained with other settings ({'; '.join(differences)}); "
+            "resume with the run's own settings or start a new run"
+        )
+
+
+def _diff(old: dict, new: dict, prefix: str = "") -> list[str]:
+    out = []
+    for key in old.keys() | new.keys():
+        a, b = old.get(key), new.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            out += _diff(a, b, f"{prefix}{key}.")
+        elif a != b:
+            out.append(f"{prefix}{key}: run has {json.dumps(a)}, asked for {json.dumps(b)}")
+    return out
+
+
+def load_run_config(run_dir: Path) -> TrainConfig:
+    """The :class:`TrainConfig` stored in a run directory's ``config.json``."""
+    path = Path(run_dir) / CONFIG_NAME
+    try:
+        return train_config_from_dict(json.loads(path.read_text()))
+    except FileNotFoundError:
+        raise InfoGANError(f"{run_dir} is not a run directory (no {CONFIG_NAME})") from None
+    except json.JSONDecodeError as err:
+        raise InfoGANError(f"{path} is not valid JSON: {err}") from None

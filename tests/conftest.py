@@ -1,0 +1,44 @@
+"""Shared fixtures: tiny configs, a tiny synthetic dataset, and the real MNIST location."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+from infogan.config import preset
+from infogan.data import ImageDataset
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+@pytest.fixture(autouse=True)
+def _seeded():
+    torch.manual_seed(0)
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    yield
+
+
+@pytest.fixture
+def tiny_config():
+    """The MNIST preset with a short schedule and small batches."""
+    return preset("mnist").replace(steps=4, batch_size=8, log_every=2, sample_every=2, checkpoint_every=2, eval_every=2)
+
+
+@pytest.fixture
+def tiny_data():
+    """32 random 28×28 'images' with labels 0..3."""
+    generator = torch.Generator().manual_seed(1)
+    images = torch.rand(32, 1, 28, 28, generator=generator)
+    return ImageDataset(images, torch.arange(32) % 4)
+
+
+@pytest.fixture(scope="session")
+def mnist_root() -> Path:
+    """Where the real MNIST files are: $INFOGAN_DATA_ROOT, else ../shared/data beside the repo."""
+    root = Path(os.environ.get("INFOGAN_DATA_ROOT") or SHARED_DATA)
+    if not (root / "MNIST" / "raw" / "train-images-idx3-ubyte").is_file():
+        pytest.fail(f"MNIST IDX files not found under {root}/MNIST/raw: set INFOGAN_DATA_ROOT")
+    return root

@@ -1,0 +1,48 @@
+import numpy as np
+import pytest
+from torch.testing import assert_close
+
+from infogan.metrics.clustering import confusion_matrix, hungarian_mapping, score_clustering
+
+
+def test_permuted_perfect_clustering_scores_one():
+    labels = np.repeat(np.arange(10), 20)
+    clusters = (labels * 3 + 1) % 10
+    score = score_clustering(labels, clusters)
+    assert score.accuracy == 1.0
+    assert score.nmi == pytest.approx(1.0)
+    assert score.mapping == {(k * 3 + 1) % 10: k for k in range(10)}
+
+
+def test_known_partial_answer():
+    labels = np.array([0, 0, 0, 1, 1, 1, 2, 2])
+    clusters = np.array([1, 1, 0, 0, 0, 0, 2, 1])
+    score = score_clustering(labels, clusters)
+    # best matching: cluster 1->0 (2), cluster 0->1 (3), cluster 2->2 (1) = 6 of 8
+    assert score.accuracy == pytest.approx(6 / 8)
+    assert_close(score.confusion, np.array([[1, 2, 0], [3, 0, 0], [0, 1, 1]]))
+
+
+def test_merged_classes_cap_accuracy():
+    labels = np.repeat(np.arange(4), 25)
+    clusters = np.where(labels == 3, 2, labels)  # digit 3 merged into cluster 2
+    assert score_clustering(labels, clusters, n_clusters=4).accuracy == pytest.approx(0.75)
+
+
+def test_random_clusters_near_chance():
+    rng = np.random.default_rng(0)
+    labels, clusters = rng.integers(0, 10, 20000), rng.integers(0, 10, 20000)
+    score = score_clustering(labels, clusters)
+    assert 0.1 <= score.accuracy < 0.13
+    assert score.nmi < 0.01
+
+
+def test_confusion_and_mapping_helpers():
+    matrix = confusion_matrix(np.array([0, 1, 1]), np.array([1, 0, 0]), 2, 2)
+    assert_close(matrix, np.array([[0, 1], [2, 0]]))
+    assert hungarian_mapping(matrix) == {1: 0, 0: 1}
+
+
+def test_bad_shapes():
+    with pytest.raises(ValueError):
+        score_clustering(np.array([0, 1]), np.array([0]))

@@ -1,0 +1,95 @@
+import pytest
+import torch
+from torch.testing import assert_close
+
+from infogan import InfoGAN, InfoGANError, LatentSpec, ModelConfig
+from infogan.networks import NetworkConfig
+
+
+@pytest.fixture
+def model():
+    return InfoGAN(ModelConfig(LatentSpec(categorical=(10,), continuous=2, learn_sigma=True)))
+
+
+def test_generate_is_seeded_and_respects_codes(model):
+    a = model.generate(6, codes={"c1": 3}, seed=5)
+    assert a.shape == (6, 1, 28, 28)
+    assert_close(a, model.generate(6, codes={"c1": 3}, seed=5))
+    assert not torch.equal(a, model.generate(6, codes={"c1": 4}, seed=5))
+    with pytest.raises(InfoGANError):
+        model.generate(0)
+
+
+def test_generate_does_not_change_batchnorm_statistics(model):
+    before = model.nets.body[3].running_mean.clone()
+    model.generate(4)
+    model.encode(torch.rand(4, 1, 28, 28))
+    assert_close(model.nets.body[3].running_mean, before)
+
+
+def test_encode_layout(model):
+    encoding = model.encode(torch.rand(5, 1, 28, 28), batch_size=2)
+    assert encoding.probabilities["c1"].shape == (5, 10)
+    assert_close(encoding.probabilities["c1"].sum(1), torch.ones(5))
+    assert set(encoding.means) == {"c2", "c3"} and encoding.means["c2"].shape == (5,)
+    assert (encoding.sigmas["c3"] > 0).all()
+    records = encoding.records()
+    assert len(records) == 5 and {"c1", "c1_p9", "c2", "c2_sigma", "c3"} <= set(records[0])
+    with pytest.raises(InfoGANError, match="shape"):
+        model.encode(torch.rand(5, 3, 28, 28))
+
+
+def test_traversals(model):
+    categorical = model.traversal("c1", steps=7)
+    assert categorical.shape == (10, 7, 1, 28, 28)
+    continuous = model.traversal("c2", span=(-1, 1), steps=5)
+    assert continuous.shape == (10, 5, 1, 28, 28)
+    latents = model._continuous_rows("c2", torch.linspace(-1, 1, 5), seed=0)
+    assert_close(latents[3].continuous[:, 0], torch.linspace(-1, 1, 5))
+    assert (latents[3].categories[:, 0] == 3).all()
+    assert_close(latents[3].continuous[:, 1], torch.zeros(5))
+    assert_close(latents[0].noise, latents[9].noise)  # noise held fixed across the figure
+
+
+def test_traversal_without_categorical_code():
+    model = InfoGAN(ModelConfig(LatentSpec(categorical=(), continuous=1)))
+    assert model.traversal("c1", steps=3).shape == (8, 3, 1, 28, 28)
+
+
+def test_save_load_round_trip(model, tmp_path):
+    path = tmp_path / "m.safetensors"
+    model.save(path)
+    loaded = InfoGAN.load(path, device="cpu")
+    assert loaded.config == model.config
+    assert_close(loaded.generate(3, seed=1), model.generate(3, seed=1))
+
+
+def test_load_refuses_mismatched_weights(model, tmp_path):
+    path = tmp_path / "m.safetensors"
+    model.save(path)
+    from infogan import checkpoint
+
+    tensors, meta = checkpoint.read(path)
+    meta["model_config"]["latent"]["categorical"] = [5]  # claims another layout
+    checkpoint.write(path, tensors, meta)
+    with pytest.raises(InfoGANError, match="does not match"):
+        InfoGAN.load(path)
+
+
+def test_information_bounds_are_below_entropy(model):
+    bounds = model.information_bounds(64)
+    assert set(bounds) == {"c1", "c2", "c3"}
+    assert bounds["c1"] <= model.spec.entropy(model.spec.code("c1"))
+
+
+def test_separate_q_model_encodes():
+    model = InfoGAN(ModelConfig(network=NetworkConfig(q_shares_body=False)))
+    assert model.encode(torch.rand(2, 1, 28, 28)).probabilities["c1"].shape == (2, 10)
+
+
+def test_unknown_device():
+    from infogan.model import resolve_device
+
+    with pytest.raises(InfoGANError):
+        resolve_device("tpu")
+    assert resolve_device("cpu").type == "cpu"

@@ -1,0 +1,160 @@
+import json
+
+import pytest
+import torch
+from torch.testing import assert_close
+
+from infogan import checkpoint
+from infogan.errors import InfoGANError
+from infogan.reporting import read_metrics
+from infogan.training import Trainer, TrainingDiverged
+
+CPU = torch.device("cpu")
+
+
+def _trainer(config, tmp_path, data, **kwargs):
+    return Trainer(config, tmp_path / "run", data, device=CPU, progress=False, tensorboard=False, **kwargs)
+
+
+def _params_with_grad(module):
+    return {id(p) for p in module.parameters() if p.grad is not None and p.grad.abs().sum() > 0}
+
+
+def _ids(params):
+    return {id(p) for p in params}
+
+
+def _fake_batch(trainer, n=8):
+    latents = trainer.spec.sample(n, generator=trainer.latent_rng)
+    return latents, trainer.nets.generate(trainer.spec.generator_input(latents))
+
+
+@pytest.mark.parametrize("reaches", ["head", "body"])
+def test_information_loss_in_d_step_reaches_exactly_q_and_maybe_body(tiny_config, tiny_data, tmp_path, reaches):
+    trainer = _trainer(tiny_config.replace(info_reaches=reaches), tmp_path, tiny_data)
+    nets = trainer.nets
+    latents, fake = _fake_batch(trainer)
+    losses = trainer.discriminator_losses(tiny_data.images[:8], fake.detach(), latents)
+    losses.info.backward()
+    expected = _ids(nets.q_head.parameters())
+    if reaches == "body":
+        expected |= _ids(nets.body.parameters())
+    assert _params_with_grad(nets) == expected
+
+
+def test_gan_loss_in_d_step_reaches_exactly_d(tiny_config, tiny_data, tmp_path):
+    trainer = _trainer(tiny_config, tmp_path, tiny_data)
+    latents, fake = _fake_batch(trainer)
+    trainer.discriminator_losses(tiny_data.images[:8], fake.detach(), latents).gan.backward()
+    assert _params_with_grad(trainer.nets) == _ids(trainer.nets.discriminator_parameters())
+
+
+@pytest.mark.parametrize("plain", [False, True])
+def test_generator_step_updates_only_g(tiny_config, tiny_data, tmp_path, plain):
+    trainer = _trainer(tiny_config.replace(plain_gan=plain), tmp_path, tiny_data)
+    latents, fake = _fake_batch(trainer)
+    before = {n: p.clone() for n, p in trainer.nets.named_parameters()}
+    trainer._generator_step(fake, latents)
+    changed = {n for n, p in trainer.nets.named_parameters() if not torch.equal(p, before[n])}
+    assert changed == {f"generator.{n}" for n, _ in trainer.nets.generator.named_parameters()}
+    assert all(p.requires_grad for p in trainer.nets.parameters())
+
+
+def test_generator_info_term_present_unless_plain(tiny_config, tiny_data, tmp_path):
+    info_gan = _trainer(tiny_config, tmp_path, tiny_data)
+    latents, fake = _fake_batch(info_gan)
+    assert info_gan.generator_losses(fake, latents).info is not None
+    plain = _trainer(tiny_config.replace(plain_gan=True), tmp_path / "p", tiny_data)
+    assert plain.generator_losses(fake, latents).info is None
+
+
+def test_plain_gan_still_trains_q_but_not_body_through_info(tiny_config, tiny_data, tmp_path):
+    trainer = _trainer(tiny_config.replace(plain_gan=True, info_reaches="body"), tmp_path, tiny_data)
+    latents, fake = _fake_batch(trainer)
+    trainer.discriminator_losses(tiny_data.images[:8], fake.detach(), latents).info.backward()
+    assert _params_with_grad(trainer.nets) == _ids(trainer.nets.q_head.parameters())
+
+
+def test_fit_smoke_changes_every_parameter_and_writes_files(tiny_config, tiny_data, tmp_path):
+    trainer = _trainer(tiny_config, tmp_path, tiny_data, eval_data=tiny_data)
+    before = {n: p.clone() for n, p in trainer.nets.named_parameters()}
+    trainer.fit()
+    unchanged = [n for n, p in trainer.nets.named_parameters() if torch.equal(p, before[n])]
+    assert unchanged == []
+    run = tmp_path / "run"
+    assert (run / "checkpoint.safetensors").is_file() and (run / "config.json").is_file()
+    assert sorted(p.name for p in (run / "samples").iterdir()) == ["step_0000002.png", "step_0000004.png"]
+    records = read_metrics(run)
+    assert [r["step"] for r in records if "loss/D" in r] == [2, 4]
+    assert {"loss/G", "loss/info", "mi/c1", "mi/c2", "mi/c3"} <= set(records[0])
+    assert any("eval/c1_accuracy" in r for r in records)
+    assert json.loads((run / "config.json").read_text())["steps"] == 4
+
+
+def test_training_is_deterministic_under_a_seed(tiny_config, tiny_data, tmp_path):
+    runs = []
+    for name in ("a", "b"):
+        trainer = Trainer(tiny_config, tmp_path / name, tiny_data, device=CPU, progress=False, tensorboard=False)
+        trainer.fit()
+        runs.append(trainer.nets.state_dict())
+    for key in runs[0]:
+        assert_close(runs[0][key], runs[1][key])
+
+
+def test_resume_continues_exactly(tiny_config, tiny_data, tmp_path):
+    straight = Trainer(tiny_config, tmp_path / "straight", tiny_data, device=CPU, progress=False, tensorboard=False)
+    straight.fit()
+
+    first = Trainer(
+        tiny_config.replace(steps=2), tmp_path / "split", tiny_data, device=CPU, progress=False, tensorboard=False
+    )
+    first.fit()
+    torch.manual_seed(999)  # a resumed process starts with other global RNG state
+    second = Trainer(tiny_config, tmp_path / "split", tiny_data, device=CPU, progress=False, tensorboard=False)
+    second.restore(tmp_path / "split")
+    assert second.step == 2
+    assert second.opt_g.param_groups[0]["lr"] == tiny_config.lr_g
+    state = second.opt_d.state_dict()["state"]
+    assert_close(state[0]["step"], torch.tensor(2.0))
+    second.fit()
+    assert second.step == 4
+    for key, value in straight.nets.state_dict().items():
+        assert_close(second.nets.state_dict()[key], value)
+    resumed = second.opt_d.state_dict()["state"]
+    for key, value in straight.opt_d.state_dict()["state"].items():
+        assert_close(resumed[key]["exp_avg"], value["exp_avg"])
+        assert_close(resumed[key]["exp_avg_sq"], value["exp_avg_sq"])
+
+
+def test_resume_refuses_other_settings(tiny_config, tiny_data, tmp_path):
+    _trainer(tiny_config.replace(steps=2), tmp_path, tiny_data).fit()
+    other = _trainer(tiny_config.replace(lr_g=0.01), tmp_path, tiny_data)
+    with pytest.raises(InfoGANError, match="lr_g"):
+        other.restore(tmp_path / "run")
+    longer = _trainer(tiny_config.replace(steps=10, log_every=5), tmp_path, tiny_data)
+    longer.restore(tmp_path / "run")
+    assert longer.step == 2
+
+
+def test_nan_stops_and_keeps_last_good_checkpoint(tiny_config, tiny_data, tmp_path):
+    trainer = _trainer(tiny_config.replace(steps=6), tmp_path, tiny_data)
+    original_step = trainer.train_step
+
+    def poisoned(real):
+        if trainer.step >= 2:
+            with torch.no_grad():
+                trainer.nets.d_head.weight.fill_(float("nan"))
+        return original_step(real)
+
+    trainer.train_step = poisoned
+    with pytest.raises(TrainingDiverged, match="last good checkpoint"):
+        trainer.fit()
+    _, meta = checkpoint.read(tmp_path / "run" / "checkpoint.safetensors")
+    assert meta["step"] == 2
+
+
+def test_wrong_image_shape_is_refused(tiny_config, tmp_path):
+    from infogan.data import ImageDataset
+
+    with pytest.raises(InfoGANError, match="need"):
+        _trainer(tiny_config, tmp_path, ImageDataset(torch.rand(16, 3, 32, 32)))
