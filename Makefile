@@ -1,0 +1,49 @@
+# Two commands do everything on a fresh machine:
+#   make mnist   train the MNIST preset, then write traversals and the evaluation (the main job)
+#   make test    create the environment and run the whole test suite (what CI runs)
+# Offline, point the data at local MNIST files: make mnist INFOGAN_DATA_ROOT=../shared/data
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+RUN ?= runs/mnist
+BASELINE ?= runs/mnist-plain
+SEED ?= 0
+# Tests and CI use the MNIST files beside the checkout when they are there.
+TEST_DATA_ROOT ?= $(if $(INFOGAN_DATA_ROOT),$(INFOGAN_DATA_ROOT),$(abspath ../shared/data))
+
+.PHONY: setup mnist baseline test test-fast lint clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $@
+
+mnist: setup
+	$(BIN)/infogan train --preset mnist --seed $(SEED) --out $(RUN) $(if $(wildcard $(RUN)/checkpoint.safetensors),--resume $(RUN))
+	$(BIN)/infogan traverse $(RUN) --all
+	$(BIN)/infogan sample $(RUN)
+	$(BIN)/infogan evaluate $(RUN) --dataset mnist --split test > /dev/null
+	@echo "figures: $(RUN)/traversals/  evaluation: $(RUN)/evaluation.json"
+
+baseline: setup
+	$(BIN)/infogan train --preset mnist --plain-gan --seed $(SEED) --out $(BASELINE) $(if $(wildcard $(BASELINE)/checkpoint.safetensors),--resume $(BASELINE))
+	$(BIN)/infogan traverse $(BASELINE) --all
+	$(BIN)/infogan evaluate $(BASELINE) --dataset mnist --split test > /dev/null
+
+test: setup
+	$(BIN)/ruff check .
+	INFOGAN_DATA_ROOT=$(TEST_DATA_ROOT) $(BIN)/python -m pytest
+
+test-fast: setup
+	INFOGAN_DATA_ROOT=$(TEST_DATA_ROOT) $(BIN)/python -m pytest -m "not slow"
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache
