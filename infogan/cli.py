@@ -88,6 +88,7 @@ _TRAIN_OPTIONS: dict[str, tuple[str, dict[str, Any]]] = {
     "sample_every": ("--sample-every", {"type": _positive_int, "help": "steps between sample grids"}),
     "checkpoint_every": ("--checkpoint-every", {"type": _positive_int, "help": "steps between checkpoints"}),
     "eval_every": ("--eval-every", {"type": int, "help": "steps between test-set scores (0: off)"}),
+    "precision": ("--precision", {"choices": ["fp32", "bf16"], "help": "bf16: bfloat16 autocast (fp32 weights)"}),
 }
 _LATENT_OPTIONS: dict[str, tuple[str, dict[str, Any]]] = {
     "noise_dim": ("--noise-dim", {"type": int, "help": "size of the noise z"}),
@@ -122,6 +123,8 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
         default=None,
         help="λ = 0 baseline: no information term for G or D; Q still learns, for tracking",
     )
+    parser.add_argument("--channels-last", action="store_true", default=None, help="NHWC memory layout")
+    parser.add_argument("--compile", action="store_true", default=None, help="torch.compile the networks")
     parser.add_argument("--data-root", help="dataset folder (default: $INFOGAN_DATA_ROOT or ~/.cache/infogan/data)")
     parser.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N or mps")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -133,8 +136,9 @@ def _requested_config(args: argparse.Namespace, base: TrainConfig) -> TrainConfi
     latent = {k: getattr(args, k) for k in _LATENT_OPTIONS if getattr(args, k) is not None}
     if args.learn_sigma:
         latent["learn_sigma"] = True
-    if args.plain_gan:
-        changes["plain_gan"] = True
+    for flag in ("plain_gan", "channels_last", "compile"):
+        if getattr(args, flag):
+            changes[flag] = True
     network = {"q_shares_body": False} if args.separate_q else {}
     return base.replace(latent=latent, network=network, **changes)
 

@@ -17,6 +17,7 @@ from infogan.latent import LatentSpec
 from infogan.networks import NetworkConfig
 
 InfoReach = Literal["head", "body"]
+Precision = Literal["fp32", "bf16"]
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,10 @@ class TrainConfig:
             the same MI term from D's loss and keeps Q in D's optimizer.
         plain_gan: λ = 0 for G, the paper's baseline: G and D see no information term, while
             Q still learns on detached fakes so that its L_I can be tracked.
+        precision: ``bf16`` runs the networks under bfloat16 autocast (weights, optimizer state
+            and the losses stay float32).
+        channels_last: keep images and conv weights in NHWC layout.
+        compile: ``torch.compile`` each network (pays off only on long runs).
     """
 
     model: ModelConfig = field(default_factory=ModelConfig)
@@ -55,6 +60,9 @@ class TrainConfig:
     sample_every: int = 500
     checkpoint_every: int = 500
     eval_every: int = 500
+    precision: Precision = "fp32"
+    channels_last: bool = False
+    compile: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "betas", tuple(float(b) for b in self.betas))
@@ -63,6 +71,8 @@ class TrainConfig:
         for name in ("steps", "batch_size", "log_every", "sample_every", "checkpoint_every"):
             if getattr(self, name) < 1:
                 raise InfoGANError(f"{name.replace('_', '-')} must be a positive integer")
+        if self.precision not in ("fp32", "bf16"):
+            raise InfoGANError(f"precision must be 'fp32' or 'bf16', not {self.precision!r}")
         if self.eval_every < 0:
             raise InfoGANError("eval-every must be >= 0 (0 turns evaluation off)")
         if min(self.lr_d, self.lr_g, self.lr_q) <= 0:

@@ -7,6 +7,7 @@ from torch import Tensor
 
 def discriminator_loss(real_logits: Tensor, fake_logits: Tensor) -> Tensor:
     """-log D(x) - log(1 - D(G(z))), averaged over each batch."""
+    real_logits, fake_logits = real_logits.float(), fake_logits.float()  # stable under bf16 autocast
     real = F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))
     fake = F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
     return real + fake
@@ -14,4 +15,5 @@ def discriminator_loss(real_logits: Tensor, fake_logits: Tensor) -> Tensor:
 
 def generator_loss(fake_logits: Tensor) -> Tensor:
     """-log D(G(z)): the non-saturating generator loss, strong gradients early in training."""
+    fake_logits = fake_logits.float()
     return F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))

@@ -98,6 +98,12 @@ class Trainer:
         self.nets, self.spec = self.model.nets, self.model.spec
         self._check_data(data)
         self.data = data.to(device)
+        if config.channels_last:
+            self.nets.to(memory_format=torch.channels_last)
+            self.data = ImageDataset(self.data.images.contiguous(memory_format=torch.channels_last), self.data.labels)
+        if config.compile:
+            for module in (self.nets.generator, self.nets.body, self.nets.d_head, self.nets.q_head):
+                module.compile()  # in place, so state_dict keys stay those of the eager modules
         self.eval_data = eval_data
         self.sampler = EpochSampler(len(data), config.batch_size, seed=config.seed, device=device)
         self.latent_rng = torch.Generator(device=device).manual_seed(config.seed)
@@ -127,11 +133,15 @@ class Trainer:
         opt_g = torch.optim.Adam(nets.generator.parameters(), lr=cfg.lr_g, betas=cfg.betas, foreach=True)
         return opt_d, opt_g
 
+    def _autocast(self) -> torch.autocast:
+        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.config.precision == "bf16")
+
     # ----- one step ---------------------------------------------------------------------------
     def train_step(self, real: Tensor) -> dict[str, Tensor]:
         """One D/Q update then one G update; returns detached scalars (no host sync)."""
         latents = self.spec.sample(real.shape[0], generator=self.latent_rng)
-        fake = self.nets.generate(self.spec.generator_input(latents))  # (B, C, H, W)
+        with self._autocast():
+            fake = self.nets.generate(self.spec.generator_input(latents))  # (B, C, H, W)
         d_scalars = self._discriminator_step(real, fake.detach(), latents)
         g_scalars = self._generator_step(fake, latents)
         return d_scalars | g_scalars
@@ -159,7 +169,8 @@ class Trainer:
         return StepLosses(generator_loss(fake_logits), info, {})
 
     def _discriminator_step(self, real: Tensor, fake: Tensor, latents: LatentBatch) -> dict[str, Tensor]:
-        losses = self.discriminator_losses(real, fake, latents)
+        with self._autocast():
+            losses = self.discriminator_losses(real, fake, latents)
         self.opt_d.zero_grad(set_to_none=True)
         losses.total.backward()
         self.opt_d.step()
@@ -170,7 +181,8 @@ class Trainer:
         for p in frozen:  # G's loss flows through D and Q but must not accumulate their grads
             p.requires_grad_(False)
         try:
-            losses = self.generator_losses(fake, latents)
+            with self._autocast():
+                losses = self.generator_losses(fake, latents)
             self.opt_g.zero_grad(set_to_none=True)
             losses.total.backward()
             self.opt_g.step()
@@ -193,14 +205,14 @@ class Trainer:
             unit="step",
             dynamic_ncols=True,
         )
-        started, start_step = time.perf_counter(), self.step
+        self._started, start_step, self._eval_seconds = time.perf_counter(), self.step, 0.0
         try:
             while self.step < self.config.steps:
                 real = self.data.images[self.sampler.indices(self.step)]
                 self.means.add(self.train_step(real))
                 self.step += 1
                 bar.update(1)
-                last = self._maybe_log(bar, started, start_step) or last
+                last = self._maybe_log(bar, start_step) or last
                 self._maybe_evaluate()
                 self._maybe_snapshot()
                 self._maybe_checkpoint()
@@ -215,11 +227,15 @@ class Trainer:
     def _due(self, every: int) -> bool:
         return every > 0 and (self.step % every == 0 or self.step == self.config.steps)
 
-    def _maybe_log(self, bar: tqdm, started: float, start_step: int) -> dict[str, float] | None:
+    def _elapsed(self) -> float:
+        return time.perf_counter() - self._started
+
+    def _maybe_log(self, bar: tqdm, start_step: int) -> dict[str, float] | None:
         if not self._due(self.config.log_every):
             return None
         means = self._pop_means()
-        elapsed = time.perf_counter() - started
+        elapsed = self._elapsed()
+        means["time/elapsed_s"] = elapsed
         means["time/images_per_s"] = (self.step - start_step) * self.config.batch_size / max(elapsed, 1e-9)
         self.reporter.report(self.step, means)
         shown = {
@@ -241,13 +257,15 @@ class Trainer:
     def _maybe_evaluate(self) -> None:
         if self.eval_data is None or not self._due(self.config.eval_every):
             return
-        scores = {}
+        started, scores = time.perf_counter(), {}
         for code in self.spec.codes:
             if code.kind == "categorical":
                 score = categorical_score(self.model, self.eval_data, code.name)
                 scores |= {f"eval/{code.name}_accuracy": score.accuracy, f"eval/{code.name}_nmi": score.nmi}
         self.nets.train()
-        self.reporter.report(self.step, scores)
+        self._eval_seconds += time.perf_counter() - started
+        timing = {"time/elapsed_s": self._elapsed(), "time/eval_s": self._eval_seconds}
+        self.reporter.report(self.step, scores | timing)
 
     def _maybe_snapshot(self) -> None:
         if self._due(self.config.sample_every):
@@ -315,8 +333,17 @@ class Trainer:
         self.step = int(meta["step"])
 
 
-# Settings that change how long or how often, not what is learned: a resume may change them.
-_SCHEDULE_KEYS = ("steps", "log_every", "sample_every", "checkpoint_every", "eval_every")
+# Settings of length, cadence and speed, not of what is learned: a resume may change them.
+_SCHEDULE_KEYS = (
+    "steps",
+    "log_every",
+    "sample_every",
+    "checkpoint_every",
+    "eval_every",
+    "precision",
+    "channels_last",
+    "compile",
+)
 
 
 def ensure_compatible(stored: TrainConfig, requested: TrainConfig, source: Path) -> None:

@@ -158,3 +158,22 @@ def test_wrong_image_shape_is_refused(tiny_config, tmp_path):
 
     with pytest.raises(InfoGANError, match="need"):
         _trainer(tiny_config, tmp_path, ImageDataset(torch.rand(16, 3, 32, 32)))
+
+
+@pytest.mark.parametrize("settings", [{"precision": "bf16"}, {"channels_last": True}])
+def test_speed_settings_match_fp32_on_a_first_step(tiny_config, tiny_data, tmp_path, settings):
+    reference = _trainer(tiny_config, tmp_path / "ref", tiny_data).train_step(tiny_data.images[:8])
+    fast_trainer = _trainer(tiny_config.replace(**settings), tmp_path / "fast", tiny_data)
+    fast = fast_trainer.train_step(tiny_data.images[:8])
+    tolerance = 0.05 if settings.get("precision") == "bf16" else 1e-4
+    for name in ("loss/D", "loss/G", "loss/info"):
+        assert_close(fast[name], reference[name], atol=tolerance, rtol=tolerance)
+    assert all(p.dtype == torch.float32 for p in fast_trainer.nets.parameters())
+
+
+def test_speed_settings_may_change_on_resume(tiny_config, tiny_data, tmp_path):
+    _trainer(tiny_config.replace(steps=2), tmp_path, tiny_data).fit()
+    resumed = _trainer(tiny_config.replace(precision="bf16", channels_last=True), tmp_path, tiny_data)
+    resumed.restore(tmp_path / "run")
+    resumed.fit()
+    assert resumed.step == 4

@@ -1,0 +1,206 @@
+"""Training, sampling and encoding throughput of the MNIST preset, against a reference loop.
+
+One run measures the machine's matmul ceilings, the FLOPs of a training step (counted by
+``torch.utils.flop_counter``), steady-state images/s of the project's trainer for each speed
+setting and of a plain fp32 eager reference loop, sampling and encoding throughput, and peak
+resident memory. Prints a table and writes JSON.
+
+    python benchmarks/bench.py --out benchmarks/results/bench.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import resource
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch.utils.flop_counter import FlopCounterMode
+
+from infogan.config import TrainConfig, preset
+from infogan.data import ImageDataset
+from infogan.model import InfoGAN
+from infogan.training import Trainer
+
+SETTINGS: dict[str, dict[str, object]] = {
+    "fp32": {},
+    "fp32+channels_last": {"channels_last": True},
+    "bf16": {"precision": "bf16"},
+    "bf16+channels_last": {"precision": "bf16", "channels_last": True},
+}
+
+
+def matmul_gflops(dtype: torch.dtype, size: int = 2048, repeats: int = 10) -> float:
+    """Sustained GFLOP/s of a square matrix product in ``dtype``."""
+    a, b = torch.randn(size, size, dtype=dtype), torch.randn(size, size, dtype=dtype)
+    for _ in range(2):
+        a @ b
+    start = time.perf_counter()
+    for _ in range(repeats):
+        a @ b
+    return 2 * size**3 * repeats / (time.perf_counter() - start) / 1e9
+
+
+def images_per_second(step: Callable[[], None], batch: int, *, warmup: int, windows: int, steps: int) -> float:
+    """Median images/s over ``windows`` timed windows of ``steps`` steps, after ``warmup`` steps."""
+    for _ in range(warmup):
+        step()
+    rates = []
+    for _ in range(windows):
+        start = time.perf_counter()
+        for _ in range(steps):
+            step()
+        rates.append(steps * batch / (time.perf_counter() - start))
+    return statistics.median(rates)
+
+
+def synthetic_mnist(n: int = 4096) -> ImageDataset:
+    """MNIST-shaped random images: throughput does not depend on pixel values."""
+    return ImageDataset(torch.rand(n, 1, 28, 28, generator=torch.Generator().manual_seed(0)))
+
+
+def trainer_for(config: TrainConfig, data: ImageDataset, run_dir: Path) -> Trainer:
+    return Trainer(config, run_dir, data, device=torch.device("cpu"), progress=False, tensorboard=False)
+
+
+def trainer_step(trainer: Trainer) -> Callable[[], None]:
+    """One training step of the project's trainer, data drawn as in ``fit``."""
+    counter = iter(range(10**9))
+
+    def step() -> None:
+        trainer.train_step(trainer.data.images[trainer.sampler.indices(next(counter))])
+
+    return step
+
+
+def reference_step(batch: int, data: ImageDataset) -> Callable[[], None]:
+    """The straightforward loop: fp32 eager, torch.optim.Adam, one D step then one G step."""
+    config = preset("mnist")
+    model = InfoGAN(config.model)
+    nets, spec = model.nets.train(), model.spec
+    opt_d = torch.optim.Adam(
+        [*nets.body.parameters(), *nets.d_head.parameters(), *nets.q_head.parameters()],
+        lr=config.lr_d,
+        betas=config.betas,
+    )
+    opt_g = torch.optim.Adam(nets.generator.parameters(), lr=config.lr_g, betas=config.betas)
+
+    def info_loss(features: torch.Tensor, latents) -> torch.Tensor:
+        reading = spec.read_q(nets.q_head(features))
+        return spec.information_loss(spec.information_terms(reading, latents))
+
+    def step() -> None:
+        real = data.images[torch.randint(len(data), (batch,))]
+        latents = spec.sample(batch)
+        fake = nets.generator(spec.generator_input(latents))
+        opt_d.zero_grad()
+        real_logits, fake_features = nets.d_head(nets.body(real)), nets.body(fake.detach())
+        fake_logits = nets.d_head(fake_features)
+        d_loss = F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))
+        d_loss = d_loss + F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
+        (d_loss + info_loss(fake_features, latents)).backward()
+        opt_d.step()
+        opt_g.zero_grad()
+        features = nets.body(fake)
+        g_logits = nets.d_head(features)
+        g_loss = F.binary_cross_entropy_with_logits(g_logits, torch.ones_like(g_logits))
+        (g_loss + info_loss(features, latents)).backward()
+        opt_g.step()
+
+    return step
+
+
+def flops_per_image(trainer: Trainer, batch: int) -> float:
+    """FLOPs of one training step divided by the batch size."""
+    step = trainer_step(trainer)
+    with FlopCounterMode(display=False) as counter:
+        step()
+    return counter.get_total_flops() / batch
+
+
+def inference_rates(batch: int, repeats: int) -> dict[str, float]:
+    model = InfoGAN(preset("mnist").model)
+    images = model.generate(batch, seed=0)
+    sample = images_per_second(lambda: model.generate(batch, seed=1), batch, warmup=1, windows=3, steps=repeats)
+    encode = images_per_second(lambda: model.encode(images), batch, warmup=1, windows=3, steps=repeats)
+    return {"sample_images_per_s": sample, "encode_images_per_s": encode}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--batches", type=int, nargs="+", default=[64, 128])
+    parser.add_argument("--settings", nargs="+", default=list(SETTINGS), choices=list(SETTINGS))
+    parser.add_argument("--windows", type=int, default=5)
+    parser.add_argument("--steps", type=int, default=8, help="steps per timed window")
+    parser.add_argument("--warmup", type=int, default=5)
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/bench.json"))
+    args = parser.parse_args()
+
+    torch.manual_seed(0)
+    data = synthetic_mnist()
+    ceilings = {"fp32_gflops": matmul_gflops(torch.float32), "bf16_gflops": matmul_gflops(torch.bfloat16)}
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for batch in args.batches:
+            base = preset("mnist").replace(batch_size=batch)
+            flops = flops_per_image(trainer_for(base, data, Path(tmp) / "flops"), batch)
+            timing = {"warmup": args.warmup, "windows": args.windows, "steps": args.steps}
+            reference = images_per_second(reference_step(batch, data), batch, **timing)
+            rows.append({"batch": batch, "setting": "reference", "images_per_s": reference, "flops_per_image": flops})
+            for name in args.settings:
+                trainer = trainer_for(base.replace(**SETTINGS[name]), data, Path(tmp) / name)
+                rate = images_per_second(trainer_step(trainer), batch, **timing)
+                rows.append({"batch": batch, "setting": name, "images_per_s": rate, "flops_per_image": flops})
+    for row in rows:
+        reference = next(r for r in rows if r["batch"] == row["batch"] and r["setting"] == "reference")
+        row["speedup_vs_reference"] = row["images_per_s"] / reference["images_per_s"]
+        ceiling = ceilings["bf16_gflops" if "bf16" in row["setting"] else "fp32_gflops"]
+        row["fraction_of_ceiling"] = row["images_per_s"] * row["flops_per_image"] / 1e9 / ceiling
+    inference = inference_rates(1024, repeats=3)
+    peak_rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    result = {
+        "machine": {
+            "platform": platform.platform(),
+            "processor": platform.processor() or platform.machine(),
+            "threads": torch.get_num_threads(),
+            "torch": torch.__version__,
+        },
+        "ceilings": ceilings,
+        "training": rows,
+        "inference_batch_1024": inference,
+        "peak_rss_mib": peak_rss_mib,
+    }
+    print_table(result)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=1) + "\n")
+    print(f"wrote {args.out}")
+
+
+def print_table(result: dict) -> None:
+    ceilings = result["ceilings"]
+    print(
+        f"matmul ceilings: fp32 {ceilings['fp32_gflops']:.0f} GFLOP/s, bf16 {ceilings['bf16_gflops']:.0f} GFLOP/s"
+        f" ({result['machine']['threads']} threads)"
+    )
+    print(f"{'batch':>5} {'setting':<20} {'images/s':>9} {'vs ref':>7} {'of ceiling':>10} {'MFLOP/img':>10}")
+    for row in result["training"]:
+        print(
+            f"{row['batch']:>5} {row['setting']:<20} {row['images_per_s']:>9.0f} {row['speedup_vs_reference']:>6.2f}x"
+            f" {row['fraction_of_ceiling']:>9.1%} {row['flops_per_image'] / 1e6:>10.0f}"
+        )
+    inference = result["inference_batch_1024"]
+    print(
+        f"sampling {inference['sample_images_per_s']:.0f} images/s, encoding {inference['encode_images_per_s']:.0f}"
+        f" images/s (batch 1024); peak RSS {result['peak_rss_mib']:.0f} MiB"
+    )
+
+
+if __name__ == "__main__":
+    main()
