@@ -144,7 +144,18 @@ def _requested_config(args: argparse.Namespace, base: TrainConfig) -> TrainConfi
 
 
 def _train(args: argparse.Namespace) -> int:
+    from infogan.distributed import shutdown, world_from_env
+
+    world = world_from_env()  # one process, or one rank of a torchrun launch
+    try:
+        return _train_in_world(args, world)
+    finally:
+        shutdown(world)
+
+
+def _train_in_world(args: argparse.Namespace, world) -> int:
     from infogan.data import load_dataset
+    from infogan.distributed import initialise
     from infogan.model import resolve_device
     from infogan.training import Trainer, load_run_config
 
@@ -155,14 +166,15 @@ def _train(args: argparse.Namespace) -> int:
     run_dir = Path(args.resume or args.out or f"runs/{args.preset}-seed{config.seed}")
     if not args.resume and (run_dir / "checkpoint.safetensors").exists():
         raise InfoGANError(f"{run_dir} already holds a run: pass --resume {run_dir} or choose another --out")
-    device = resolve_device(args.device)
+    device = initialise(world, resolve_device(args.device))
     train = load_dataset(config.dataset, "train", args.data_root)
     if args.epochs is not None:
         if args.epochs <= 0:
             raise InfoGANError("--epochs must be positive")
-        config = config.replace(steps=max(1, round(args.epochs * (len(train) // config.batch_size))))
-    test = load_dataset(config.dataset, "test", args.data_root) if config.eval_every else None
-    trainer = Trainer(config, run_dir, train, device=device, eval_data=test, progress=not args.no_progress)
+        steps_per_epoch = len(train) // (config.batch_size * world.size)
+        config = config.replace(steps=max(1, round(args.epochs * steps_per_epoch)))
+    test = load_dataset(config.dataset, "test", args.data_root) if config.eval_every and world.is_main else None
+    trainer = Trainer(config, run_dir, train, device=device, eval_data=test, progress=not args.no_progress, world=world)
     if args.resume:
         trainer.restore(run_dir)
         if trainer.step >= config.steps:
@@ -172,8 +184,9 @@ def _train(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print(f"interrupted: checkpoint saved at step {trainer.step} in {run_dir}", file=sys.stderr)
         return EXIT_INTERRUPTED
-    summary = {k: round(v, 4) for k, v in last.items()}
-    print(json.dumps({"run": str(run_dir), "step": trainer.step, **summary}))
+    if world.is_main:
+        summary = {k: round(v, 4) for k, v in last.items()}
+        print(json.dumps({"run": str(run_dir), "step": trainer.step, "world_size": world.size, **summary}))
     return 0
 
 

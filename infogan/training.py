@@ -13,17 +13,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
+from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from infogan import checkpoint, viz
 from infogan.config import TrainConfig, to_dict, to_json, train_config_from_dict
 from infogan.data import EpochSampler, ImageDataset
+from infogan.distributed import World, barrier, mean_across
 from infogan.errors import InfoGANError
 from infogan.evaluation import categorical_score
 from infogan.latent import LatentBatch
 from infogan.losses import discriminator_loss, generator_loss
 from infogan.model import InfoGAN
+from infogan.networks import InfoGANNetworks
 from infogan.reporting import Reporter
 
 CONFIG_NAME = "config.json"
@@ -51,6 +54,7 @@ class TrainingDiverged(InfoGANError):
 class RunningMeans:
     """Sums of step scalars kept on the device, read with a single sync at log time."""
 
+    world: World = field(default_factory=World)
     sums: dict[str, Tensor] = field(default_factory=dict)
     count: int = 0
 
@@ -61,11 +65,11 @@ class RunningMeans:
         self.count += 1
 
     def pop(self) -> dict[str, float]:
-        """Means since the last pop; raises :class:`TrainingDiverged` on a non-finite value."""
+        """Means since the last pop over all ranks; raises :class:`TrainingDiverged` on a non-finite one."""
         if not self.count:
             return {}
         names = list(self.sums)
-        values = (torch.stack([self.sums[n] for n in names]) / self.count).tolist()
+        values = mean_across(torch.stack([self.sums[n] for n in names]) / self.count, self.world).tolist()
         self.sums, self.count = {}, 0
         means = dict(zip(names, values, strict=True))
         bad = [n for n, v in means.items() if not math.isfinite(v)]
@@ -76,6 +80,31 @@ class RunningMeans:
     def all_finite(self) -> bool:
         """Whether every value added since the last pop was finite (a sum is finite iff all are)."""
         return not self.sums or bool(torch.isfinite(torch.stack(list(self.sums.values()))).all())
+
+
+def _finite_everywhere(local: bool, world: World) -> bool:
+    """True only if ``local`` holds on every rank, so that all ranks stop together."""
+    return bool(mean_across(torch.tensor(float(local)), world) == 1.0)
+
+
+class DiscriminatorPass(nn.Module):
+    """D and Q on a real and a fake batch in one forward, so that DDP syncs one backward."""
+
+    def __init__(self, nets: InfoGANNetworks, *, info_reaches_body: bool) -> None:
+        super().__init__()
+        # Only D's and Q's parts are registered: G's weights get no gradient in D's step.
+        self.body, self.d_head, self.q_body, self.q_head = nets.body, nets.d_head, nets.q_body, nets.q_head
+        self.info_reaches_body = info_reaches_body
+
+    def forward(self, real: Tensor, fake: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """Real and fake logits (B,), and Q's raw output on the fakes (B, q_output_dim)."""
+        real_logits = self.d_head(self.body(real)).squeeze(1)
+        features = self.body(fake)
+        fake_logits = self.d_head(features).squeeze(1)
+        # 'body' lets the information loss shape D's shared body, as the official code does.
+        q_features = features if self.info_reaches_body else features.detach()
+        q_output = self.q_head(q_features if self.q_body is None else self.q_body(fake))
+        return real_logits, fake_logits, q_output
 
 
 class Trainer:
@@ -91,9 +120,12 @@ class Trainer:
         eval_data: ImageDataset | None = None,
         progress: bool = True,
         tensorboard: bool = True,
+        world: World | None = None,
     ) -> None:
-        self.config, self.run_dir, self.device, self.progress = config, Path(run_dir), device, progress
-        torch.manual_seed(config.seed)
+        self.config, self.run_dir, self.device = config, Path(run_dir), device
+        self.world = world or World()
+        self.progress = progress and self.world.is_main
+        torch.manual_seed(config.seed)  # the same initial weights on every rank
         self.model = InfoGAN(config.model, device=device)
         self.nets, self.spec = self.model.nets, self.model.spec
         self._check_data(data)
@@ -104,14 +136,18 @@ class Trainer:
         if config.compile:
             for module in (self.nets.generator, self.nets.body, self.nets.d_head, self.nets.q_head):
                 module.compile()  # in place, so state_dict keys stay those of the eager modules
-        self.eval_data = eval_data
-        self.sampler = EpochSampler(len(data), config.batch_size, seed=config.seed, device=device)
-        self.latent_rng = torch.Generator(device=device).manual_seed(config.seed)
+        self.eval_data = eval_data if self.world.is_main else None
+        # Every rank walks the same permutation and takes its own slice of a global batch.
+        global_batch = config.batch_size * self.world.size
+        self.sampler = EpochSampler(len(data), global_batch, seed=config.seed, device=device)
+        self.latent_rng = torch.Generator(device=device)
+        self._d_pass, self._g_pass = self._parallel_passes()
         self.opt_d, self.opt_g = self._optimizers()
         self.step = 0
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        self.reporter = Reporter(self.run_dir, tensorboard=tensorboard)
-        self.means = RunningMeans()
+        if self.world.is_main:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.reporter = Reporter(self.run_dir, tensorboard=tensorboard) if self.world.is_main else None
+        self.means = RunningMeans(self.world)
         self._fixed_latents = self._snapshot_latents()
 
     def _check_data(self, data: ImageDataset) -> None:
@@ -133,34 +169,53 @@ class Trainer:
         opt_g = torch.optim.Adam(nets.generator.parameters(), lr=cfg.lr_g, betas=cfg.betas, foreach=True)
         return opt_d, opt_g
 
+    def _parallel_passes(self) -> tuple[nn.Module, nn.Module]:
+        info_reaches_body = self.config.info_reaches == "body" and not self.config.plain_gan
+        d_pass = DiscriminatorPass(self.nets, info_reaches_body=info_reaches_body)
+        g_pass: nn.Module = self.nets.generator
+        if not self.world.active:
+            return d_pass, g_pass
+        if self.device.type == "cuda":  # batch statistics over the global batch; gloo has no SyncBN
+            nn.SyncBatchNorm.convert_sync_batchnorm(self.nets)
+        ids = [self.device] if self.device.type == "cuda" else None
+        return DistributedDataParallel(d_pass, device_ids=ids), DistributedDataParallel(g_pass, device_ids=ids)
+
     def _autocast(self) -> torch.autocast:
         return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.config.precision == "bf16")
 
     # ----- one step ---------------------------------------------------------------------------
+    def real_batch(self, step: int) -> Tensor:
+        """This rank's slice of the global batch of training images for ``step``."""
+        indices = self.sampler.indices(step)
+        per_rank = self.config.batch_size
+        return self.data.images[indices[self.world.rank * per_rank : (self.world.rank + 1) * per_rank]]
+
+    def latents(self, step: int, batch_size: int) -> LatentBatch:
+        """Latent draws as a pure function of (seed, step, rank), so resume needs no RNG state."""
+        self.latent_rng.manual_seed((self.config.seed * 1_000_003 + step) * 1_009 + self.world.rank)
+        return self.spec.sample(batch_size, generator=self.latent_rng)
+
     def train_step(self, real: Tensor) -> dict[str, Tensor]:
         """One D/Q update then one G update; returns detached scalars (no host sync)."""
-        latents = self.spec.sample(real.shape[0], generator=self.latent_rng)
+        latents = self.latents(self.step, real.shape[0])
         with self._autocast():
-            fake = self.nets.generate(self.spec.generator_input(latents))  # (B, C, H, W)
+            fake = self._g_pass(self.spec.generator_input(latents))  # (B, C, H, W)
         d_scalars = self._discriminator_step(real, fake.detach(), latents)
         g_scalars = self._generator_step(fake, latents)
         return d_scalars | g_scalars
 
     def discriminator_losses(self, real: Tensor, fake: Tensor, latents: LatentBatch) -> StepLosses:
         """D's GAN loss and Q's information loss on detached fakes (without stepping)."""
-        real_logits, _ = self.nets.discriminate(real)
-        fake_logits, features = self.nets.discriminate(fake)
+        real_logits, fake_logits, q_output = self._d_pass(real, fake)
         gan = discriminator_loss(real_logits, fake_logits)
-        # 'body' lets the information loss shape D's shared body, as the official code does.
-        info_reaches_body = self.config.info_reaches == "body" and not self.config.plain_gan
-        q_features = features if info_reaches_body else features.detach()
-        terms = self.spec.information_terms(self.spec.read_q(self.nets.q_logits(fake, q_features)), latents)
+        terms = self.spec.information_terms(self.spec.read_q(q_output), latents)
         scalars = {f"mi/{k}": v for k, v in self.spec.mutual_information_bounds(terms).items()}
         scalars |= {"D/real": real_logits.sigmoid().mean(), "D/fake": fake_logits.sigmoid().mean()}
         return StepLosses(gan, self.spec.information_loss(terms), scalars)
 
     def generator_losses(self, fake: Tensor, latents: LatentBatch) -> StepLosses:
         """G's non-saturating loss and, unless plain GAN, its information loss (Eq. 6)."""
+        # D and Q are frozen here, so they run outside DDP: only G's gradients need syncing.
         fake_logits, features = self.nets.discriminate(fake)
         info = None
         if not self.config.plain_gan:
@@ -195,7 +250,8 @@ class Trainer:
     def fit(self) -> dict[str, float]:
         """Train until ``config.steps``; returns the last logged scalars."""
         self.nets.train()
-        self._write_config()
+        if self.world.is_main:
+            self._write_config()
         last: dict[str, float] = {}
         bar = tqdm(
             total=self.config.steps,
@@ -208,8 +264,7 @@ class Trainer:
         self._started, start_step, self._eval_seconds = time.perf_counter(), self.step, 0.0
         try:
             while self.step < self.config.steps:
-                real = self.data.images[self.sampler.indices(self.step)]
-                self.means.add(self.train_step(real))
+                self.means.add(self.train_step(self.real_batch(self.step)))
                 self.step += 1
                 bar.update(1)
                 last = self._maybe_log(bar, start_step) or last
@@ -221,7 +276,8 @@ class Trainer:
             raise
         finally:
             bar.close()
-            self.reporter.close()
+            if self.reporter is not None:
+                self.reporter.close()
         return last
 
     def _due(self, every: int) -> bool:
@@ -233,10 +289,13 @@ class Trainer:
     def _maybe_log(self, bar: tqdm, start_step: int) -> dict[str, float] | None:
         if not self._due(self.config.log_every):
             return None
-        means = self._pop_means()
+        means = self._pop_means()  # a collective: every rank takes part
+        if self.reporter is None:
+            return means
         elapsed = self._elapsed()
         means["time/elapsed_s"] = elapsed
-        means["time/images_per_s"] = (self.step - start_step) * self.config.batch_size / max(elapsed, 1e-9)
+        global_batch = self.config.batch_size * self.world.size
+        means["time/images_per_s"] = (self.step - start_step) * global_batch / max(elapsed, 1e-9)
         self.reporter.report(self.step, means)
         shown = {
             k.split("/")[-1] if k.startswith("loss") else k: f"{v:.3f}"
@@ -268,7 +327,7 @@ class Trainer:
         self.reporter.report(self.step, scores | timing)
 
     def _maybe_snapshot(self) -> None:
-        if self._due(self.config.sample_every):
+        if self.world.is_main and self._due(self.config.sample_every):
             self.save_samples(self.run_dir / "samples" / f"step_{self.step:07d}.png")
 
     def _maybe_checkpoint(self) -> None:
@@ -298,9 +357,9 @@ class Trainer:
         (self.run_dir / CONFIG_NAME).write_text(to_json(self.config) + "\n")
 
     def save_checkpoint(self) -> Path:
-        """Write weights, optimizer and RNG state atomically, after checking they are finite."""
+        """Rank 0 writes weights, optimizer and RNG state atomically, once all ranks are finite."""
         weights_finite = all(torch.isfinite(p).all() for p in self.nets.parameters())
-        if not (weights_finite and self.means.all_finite()):
+        if not _finite_everywhere(weights_finite and self.means.all_finite(), self.world):
             raise TrainingDiverged(
                 f"training diverged before step {self.step} (non-finite losses or weights); "
                 f"the last good checkpoint in {self.run_dir} is kept"
@@ -312,9 +371,10 @@ class Trainer:
             tensors |= checkpoint.with_prefix(f"optim.{name}.", flat)
             meta[f"optim_{name}"] = rest
         tensors |= checkpoint.with_prefix("rng.", checkpoint.rng_state())
-        tensors["rng_latent"] = self.latent_rng.get_state()
         path = self.run_dir / checkpoint.CHECKPOINT_NAME
-        checkpoint.write(path, tensors, meta)
+        if self.world.is_main:
+            checkpoint.write(path, tensors, meta)
+        barrier(self.world)  # nobody runs ahead of a checkpoint that may yet fail to write
         return path
 
     def restore(self, path: Path) -> None:
@@ -329,7 +389,6 @@ class Trainer:
             flat = checkpoint.strip_prefix(f"optim.{name}.", tensors)
             optimizer.load_state_dict(checkpoint.unflatten_optimizer(flat, meta[f"optim_{name}"]))
         checkpoint.restore_rng_state(checkpoint.strip_prefix("rng.", tensors))
-        self.latent_rng.set_state(tensors["rng_latent"])
         self.step = int(meta["step"])
 
 
