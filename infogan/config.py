@@ -54,7 +54,7 @@ class TrainConfig:
     lr_g: float = 1e-3
     lr_q: float = 2e-4
     betas: tuple[float, float] = (0.5, 0.999)
-    info_reaches: InfoReach = "body"
+    info_reaches: InfoReach = "head"
     plain_gan: bool = False
     log_every: int = 50
     sample_every: int = 500
