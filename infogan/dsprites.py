@@ -253,14 +253,17 @@ class DSprites:
             factors[:, column] = value
         return factors
 
+    def _bits_at(self, indices: np.ndarray) -> np.ndarray:
+        """Unpacked pixels (N, 4096) as uint8 0/1 at image indices (N,)."""
+        return np.unpackbits(self.packed[np.asarray(indices, dtype=np.int64)], axis=1)
+
     def masks_at(self, indices: np.ndarray) -> np.ndarray:
         """Binary images (N, 64, 64) at image indices (N,)."""
-        bits = np.unpackbits(self.packed[np.asarray(indices, dtype=np.int64)], axis=1)
-        return bits.reshape(-1, IMAGE_SIZE, IMAGE_SIZE).astype(bool)
+        return self._bits_at(indices).view(bool).reshape(-1, IMAGE_SIZE, IMAGE_SIZE)  # 0/1 bytes are valid bools
 
     def images_at(self, indices: np.ndarray) -> np.ndarray:
         """Images (N, 1, 64, 64) as float32 in {0, 1} at image indices (N,)."""
-        return self.masks_at(indices)[:, None].astype(np.float32)
+        return self._bits_at(indices).astype(np.float32).reshape(-1, 1, IMAGE_SIZE, IMAGE_SIZE)
 
     def images_for(self, factors: np.ndarray) -> np.ndarray:
         """Images (N, 1, 64, 64) as float32 for factor classes (N, 5)."""
