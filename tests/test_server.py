@@ -21,7 +21,7 @@ import infogan
 from infogan import viz
 from infogan.cli import main
 from infogan.data import image_to_tensor
-from infogan.server import Limits, ModelWorker, create_app, is_loopback
+from infogan.server import Limits, ModelWorker, create_app, is_loopback, listen
 
 
 @pytest.fixture(scope="module")
@@ -318,6 +318,13 @@ def test_serve_reports_bad_arguments_in_one_line(vivid_model, tmp_path, capsys):
         port = taken.getsockname()[1]
         assert main(["serve", str(checkpoint), "--device", "cpu", "--port", str(port)]) == 2
     assert f"cannot listen on 127.0.0.1:{port}" in _error_line(capsys)
+
+
+def test_listening_socket_lets_asyncio_turn_off_nagle():
+    # asyncio sets TCP_NODELAY only on connections of IPPROTO_TCP sockets; with proto 0 every
+    # keep-alive response waited ~40 ms for the client's delayed ACK
+    with listen("127.0.0.1", 0) as sock:
+        assert sock.proto == socket.IPPROTO_TCP and sock.getsockname()[1] > 0
 
 
 def test_serve_binds_to_loopback_by_default():
