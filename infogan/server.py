@@ -126,8 +126,9 @@ def parse_codes(params: QueryParams, model: InfoGAN, limits: Limits, *, reserved
             continue
         try:
             code = model.spec.code(name)
-        except InfoGANError as err:
-            _fail(400, f"unknown parameter {name!r}: {err}")
+        except InfoGANError:
+            known = ", ".join([*sorted(reserved), *(c.name for c in model.spec.codes)])
+            _fail(400, f"unknown parameter {name!r}: give {known}")
         codes[name] = _code_value(code, _single(params, name) or "", limits)
     return codes
 
@@ -421,4 +422,7 @@ def serve(app: Starlette, *, host: str = "127.0.0.1", port: int = 8000) -> None:
 
 def uvicorn_server(app: Starlette) -> uvicorn.Server:
     """The HTTP server that ``serve`` runs: quiet but for warnings, quick to stop."""
-    return uvicorn.Server(uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=2))
+    # limit_concurrency: connections beyond it get a 503 at once, which bounds the memory that
+    # a flood of uploads can hold (each up to Limits.max_upload_bytes)
+    config = uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=2, limit_concurrency=64)
+    return uvicorn.Server(config)

@@ -113,7 +113,7 @@ def test_generate_follows_codes_and_seed(client):
 @pytest.mark.parametrize(
     ("query", "message"),
     [
-        ("c9=1", "unknown parameter 'c9'"),
+        ("c9=1", "unknown parameter 'c9': give columns, n, seed, c1, c2, c3"),
         ("size=3", "unknown parameter 'size'"),
         ("c1=3.5", "c1 is categorical: give a class in 0..9"),
         ("c1=10", "c1 is categorical"),
