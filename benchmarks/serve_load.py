@@ -166,6 +166,7 @@ def machine() -> dict[str, object]:
         "python": platform.python_version(),
         "torch": torch.__version__,
         "platform": platform.platform(),
+        "load_average_1min_at_start": os.getloadavg()[0],  # other jobs on a shared machine
     }
 
 
@@ -211,7 +212,12 @@ def main() -> None:
                 "mixed": burst(http, MIX, args.requests, args.concurrency, args.time_limit),
             },
         }
+    report["machine"]["load_average_1min_at_end"] = os.getloadavg()[0]
     print(table(report))
+    print(
+        f"\nload average (1 min) {report['machine']['load_average_1min_at_start']:.1f} at start, "
+        f"{report['machine']['load_average_1min_at_end']:.1f} at end, on {os.cpu_count()} cores"
+    )
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(report, indent=1) + "\n")
     print(f"\n{args.out}")
