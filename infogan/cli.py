@@ -362,6 +362,44 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+_SERVE_PACKAGES = ("starlette", "uvicorn", "python_multipart")
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port number in 0..65535, got {text!r}")
+    return value
+
+
+def _add_serve(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "serve",
+        help="the latent explorer: a local web page and HTTP API",
+        description="Explore a model in the browser: sliders for its codes, traversals, and Q's reading "
+        "of uploaded images; the same operations as a JSON/PNG API under /api/.",
+    )
+    _model_arguments(parser)
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1: this machine only)")
+    parser.add_argument("--port", type=_port, default=8000, help="port (8000; 0 picks a free one)")
+    parser.set_defaults(run=_serve)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    try:
+        from infogan import server
+    except ImportError as err:  # the web packages are an optional extra
+        if (err.name or "").split(".")[0] not in _SERVE_PACKAGES:
+            raise
+        raise InfoGANError(f'serve needs the web extra ({err.name} is missing): pip install "infogan[serve]"') from None
+    model = _load(args)
+    server.serve(server.create_app(model, source=str(args.model)), host=args.host, port=args.port)
+    return 0
+
+
 def _add_presets(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser("presets", help="list the presets", description="List presets and their layout.")
     parser.set_defaults(run=_presets)
@@ -385,7 +423,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="infogan", description="Train InfoGAN models and put their codes to work.")
     parser.add_argument("--version", action="version", version=f"infogan {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
-    for add in (_add_train, _add_sample, _add_traverse, _add_encode, _add_evaluate, _add_presets):
+    for add in (_add_train, _add_sample, _add_traverse, _add_encode, _add_evaluate, _add_serve, _add_presets):
         add(commands)
     return parser
 

@@ -116,16 +116,20 @@ def find_images(paths: Iterable[str | Path]) -> list[Path]:
 
 def read_image(path: Path, shape: tuple[int, int, int]) -> Tensor:
     """One image file as (C, H, W) floats in [0, 1], converted and resized to ``shape``."""
-    channels, height, width = shape
     try:
         with Image.open(path) as image:
-            image = image.convert("L" if channels == 1 else "RGB")
-            if image.size != (width, height):
-                image = image.resize((width, height), Image.Resampling.BILINEAR)
-            array = np.asarray(image, dtype=np.float32) / 255.0
+            return image_to_tensor(image, shape)
     except (UnidentifiedImageError, OSError, ValueError) as err:
         raise InfoGANError(f"cannot read image {path}: {err}") from None
-    tensor = torch.from_numpy(array)
+
+
+def image_to_tensor(image: Image.Image, shape: tuple[int, int, int]) -> Tensor:
+    """A PIL image as (C, H, W) floats in [0, 1], converted and resized to ``shape``."""
+    channels, height, width = shape
+    image = image.convert("L" if channels == 1 else "RGB")
+    if image.size != (width, height):
+        image = image.resize((width, height), Image.Resampling.BILINEAR)
+    tensor = torch.from_numpy(np.asarray(image, dtype=np.float32) / 255.0)
     return tensor.unsqueeze(0) if channels == 1 else tensor.permute(2, 0, 1)
 
 

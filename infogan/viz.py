@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 from torch import Tensor
@@ -29,3 +30,10 @@ def save_png(image: Tensor, path: Path) -> Path:
     except OSError as err:
         raise InfoGANError(f"could not write {path}: {err.strerror or err}") from None
     return path
+
+
+def png_bytes(image: Tensor) -> bytes:
+    """A (C, H, W) image in [0, 1] encoded as PNG in memory."""
+    buffer = io.BytesIO()
+    save_image(image, buffer, format="PNG")
+    return buffer.getvalue()

@@ -42,3 +42,50 @@ def mnist_root() -> Path:
     if not (root / "MNIST" / "raw" / "train-images-idx3-ubyte").is_file():
         pytest.fail(f"MNIST IDX files not found under {root}/MNIST/raw: set INFOGAN_DATA_ROOT")
     return root
+
+
+@pytest.fixture(scope="session")
+def vivid_model():
+    """A random MNIST-layout model whose codes visibly change its images.
+
+    The training init, N(0, 0.02), maps every input to a near-uniform grey in which a code's
+    effect is below one 8-bit step; He-initialised weights make each code's effect plain.
+    """
+    from infogan import InfoGAN, ModelConfig
+
+    torch.manual_seed(0)
+    model = InfoGAN(ModelConfig(), device="cpu")
+    with torch.no_grad():
+        for module in model.nets.modules():
+            if isinstance(module, torch.nn.Linear | torch.nn.Conv2d | torch.nn.ConvTranspose2d):
+                torch.nn.init.kaiming_normal_(module.weight)
+    return model
+
+
+@pytest.fixture
+def start_server():
+    """A function that serves an app on a free loopback port in a thread and returns its URL."""
+    import threading
+    import time
+
+    from infogan.server import listen, uvicorn_server
+
+    running = []
+
+    def start(app) -> str:
+        sock = listen("127.0.0.1", 0)
+        server = uvicorn_server(app)
+        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+        thread.start()
+        running.append((server, thread))
+        deadline = time.monotonic() + 30
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the test server did not start")
+            time.sleep(0.02)
+        return f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+    yield start
+    for server, thread in running:
+        server.should_exit = True
+        thread.join(timeout=10)

@@ -1,0 +1,428 @@
+"""The latent explorer: a local web page and a JSON/PNG HTTP API over one model (``infogan serve``).
+
+Every parameter is checked before it reaches the model, and every model call runs on one
+worker thread: ``InfoGAN`` flips its networks between train and eval mode around each call,
+which is not safe from two threads at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import functools
+import io
+import ipaddress
+import math
+import socket
+from collections.abc import AsyncIterator, Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from importlib import resources
+from typing import NoReturn, TypeVar
+
+import python_multipart  # noqa: F401  (starlette needs it to parse form uploads)
+import torch
+import uvicorn
+from PIL import Image, UnidentifiedImageError
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import QueryParams, UploadFile
+from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from torch import Tensor
+
+from infogan import viz
+from infogan.data import image_to_tensor
+from infogan.errors import InfoGANError
+from infogan.latent import Code
+from infogan.model import InfoGAN
+
+T = TypeVar("T")
+
+SLIDER_RANGE = (-2.0, 2.0)  # the page's sliders: the paper's traversal range
+IMAGE_FORMATS = ("PNG", "JPEG", "GIF", "BMP", "WEBP")
+_ASSETS = {
+    "index.html": "text/html; charset=utf-8",
+    "app.js": "text/javascript; charset=utf-8",
+    "style.css": "text/css; charset=utf-8",
+}
+_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' blob: data:; object-src 'none'",
+}
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one request may ask for; anything beyond gets a 4xx with the limit in the message."""
+
+    max_samples: int = 64
+    max_steps: int = 20
+    max_abs_value: float = 4.0  # continuous codes: twice the sliders' span, for extrapolation
+    max_upload_bytes: int = 8 * 1024 * 1024
+    max_image_side: int = 4096
+    max_queue: int = 64  # model calls waiting for the worker; more get 503
+
+
+def _fail(status: int, message: str) -> NoReturn:
+    raise HTTPException(status_code=status, detail=message)
+
+
+# ----- parameters -------------------------------------------------------------------------
+def _single(params: QueryParams, name: str) -> str | None:
+    values = params.getlist(name)
+    if len(values) > 1:
+        _fail(400, f"{name} was given {len(values)} times; give it once")
+    return values[0] if values else None
+
+
+def _show(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
+def _number(params: QueryParams, name: str, default: float, low: float, high: float) -> float:
+    text = _single(params, name)
+    if text is None:
+        return float(default)
+    try:
+        value = float(text)
+    except ValueError:
+        _fail(400, f"{name} must be a number, not {text!r}")
+    if not math.isfinite(value) or not low <= value <= high:
+        _fail(400, f"{name} must lie in {_show(low)}..{_show(high)}, not {text}")
+    return value
+
+
+def _integer(params: QueryParams, name: str, default: int, low: int, high: int) -> int:
+    value = _number(params, name, default, low, high)
+    if not value.is_integer():
+        _fail(400, f"{name} must be a whole number, not {value:g}")
+    return int(value)
+
+
+def _code_value(code: Code, text: str, limits: Limits) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        _fail(400, f"{code.name} must be a number, not {text!r}")
+    if code.kind == "categorical":
+        if not (value.is_integer() and 0 <= value < code.num_classes):
+            _fail(400, f"{code.name} is categorical: give a class in 0..{code.num_classes - 1}, not {text}")
+        return int(value)
+    bound = limits.max_abs_value
+    if not (math.isfinite(value) and -bound <= value <= bound):
+        _fail(400, f"{code.name} must lie in {-bound:g}..{bound:g}, not {text}")
+    return value
+
+
+def parse_codes(params: QueryParams, model: InfoGAN, limits: Limits, *, reserved: set[str]) -> dict[str, float]:
+    """Code values from query parameters (``c1=3&c2=0.5``); every other name must be in ``reserved``."""
+    codes: dict[str, float] = {}
+    for name in dict.fromkeys(params.keys()):
+        if name in reserved:
+            continue
+        try:
+            code = model.spec.code(name)
+        except InfoGANError:
+            known = ", ".join([*sorted(reserved), *(c.name for c in model.spec.codes)])
+            _fail(400, f"unknown parameter {name!r}: give {known}")
+        codes[name] = _code_value(code, _single(params, name) or "", limits)
+    return codes
+
+
+def _seed(params: QueryParams) -> int:
+    return _integer(params, "seed", 0, 0, 2**31 - 1)
+
+
+# ----- images -----------------------------------------------------------------------------
+def decode_upload(data: bytes, shape: tuple[int, int, int], limits: Limits) -> Tensor:
+    """An uploaded image file as (C, H, W) in [0, 1] at the model's size, after checking it."""
+    if not data:
+        _fail(400, "no image: send an image file as the request body or as the form field 'image'")
+    try:
+        with Image.open(io.BytesIO(data), formats=IMAGE_FORMATS) as image:
+            width, height = image.size  # read from the header, before any pixels are decoded
+            if max(width, height) > limits.max_image_side:
+                _fail(413, f"the image is {width}×{height} pixels; the limit is {limits.max_image_side} per side")
+            return image_to_tensor(image, shape)
+    except UnidentifiedImageError:
+        _fail(415, f"not an image: send one of {', '.join(IMAGE_FORMATS)}")
+    except Image.DecompressionBombError:
+        _fail(413, f"the image has too many pixels; the limit is {limits.max_image_side} per side")
+    except (OSError, ValueError) as err:
+        _fail(400, f"cannot decode the image: {err}")
+
+
+def match_polarity(image: Tensor, invert: str) -> tuple[Tensor, bool]:
+    """Invert dark-on-light images (``auto``: when the border is bright), as MNIST digits are light on dark."""
+    if invert == "auto":
+        border = torch.cat([image[:, 0], image[:, -1], image[:, :, 0], image[:, :, -1]], dim=1)
+        flip = image.shape[0] == 1 and float(border.mean()) > 0.5
+    else:
+        flip = invert == "true"
+    return (1.0 - image if flip else image), flip
+
+
+def _data_url(image: Tensor) -> str:
+    return "data:image/png;base64," + base64.b64encode(viz.png_bytes(image)).decode("ascii")
+
+
+async def _read_capped(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        _fail(413, f"the upload is {int(declared)} bytes; the limit is {limit}")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:  # a missing or false Content-Length does not get past this
+            _fail(413, f"the upload is over the limit of {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def _upload_bytes(request: Request, limit: int) -> bytes:
+    body = await _read_capped(request, limit)
+    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+        return body
+
+    async def replay() -> dict[str, object]:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    form = await Request(request.scope, replay).form(max_files=1, max_fields=8, max_part_size=limit)
+    upload = form.get("image")
+    if not isinstance(upload, UploadFile):
+        _fail(400, "a multipart upload needs the image in a file field called 'image'")
+    return await upload.read()
+
+
+# ----- the worker -------------------------------------------------------------------------
+class ModelWorker:
+    """Runs model calls one at a time on a single thread; a full queue answers 503."""
+
+    def __init__(self, model: InfoGAN, max_queue: int) -> None:
+        self.model = model
+        self.max_queue = max_queue
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="infogan-model")
+        self._waiting = 0  # only touched on the event loop, so needs no lock
+
+    async def run(self, job: Callable[..., T], *args: object) -> T:
+        """``job(model, *args)`` on the worker thread."""
+        if self._waiting >= self.max_queue:
+            raise HTTPException(503, "the model is busy; retry shortly", headers={"Retry-After": "1"})
+        self._waiting += 1
+        try:
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(self._pool, functools.partial(job, self.model, *args))
+        finally:
+            self._waiting -= 1
+
+    def close(self) -> None:
+        """Stop the worker thread after the calls already queued."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _sample_grid(model: InfoGAN, n: int, columns: int, codes: Mapping[str, float], seed: int) -> bytes:
+    return viz.png_bytes(viz.grid_image(model.generate(n, codes=codes, seed=seed), columns=columns))
+
+
+def _traversal_grid(model: InfoGAN, code: str, span: tuple[float, float], steps: int, seed: int) -> bytes:
+    return viz.png_bytes(viz.traversal_image(model.traversal(code, span=span, steps=steps, seed=seed)))
+
+
+def _reading(model: InfoGAN, image: Tensor) -> dict[str, object]:
+    encoding = model.encode(image.unsqueeze(0))
+    codes: dict[str, float] = {name: int(probs[0].argmax()) for name, probs in encoding.probabilities.items()}
+    codes |= {name: float(mean[0]) for name, mean in encoding.means.items()}
+    return {
+        "codes": codes,
+        "probabilities": {name: probs[0].tolist() for name, probs in encoding.probabilities.items()},
+        "sigmas": {name: float(sigma[0]) for name, sigma in encoding.sigmas.items()},
+    }
+
+
+# ----- endpoints --------------------------------------------------------------------------
+def _png(data: bytes) -> Response:
+    return Response(data, media_type="image/png", headers={"Cache-Control": "no-store"})
+
+
+async def describe(request: Request) -> JSONResponse:
+    """GET /api/model: the image shape, the codes and the request limits."""
+    model: InfoGAN = request.app.state.worker.model
+    codes = [
+        {"name": c.name, "kind": c.kind, "num_classes": c.num_classes}
+        if c.kind == "categorical"
+        else {"name": c.name, "kind": c.kind, "range": list(SLIDER_RANGE)}
+        for c in model.spec.codes
+    ]
+    return JSONResponse(
+        {
+            "source": request.app.state.source,
+            "image_shape": list(model.image_shape),
+            "codes": codes,
+            "noise_dim": model.spec.noise_dim,
+            "limits": asdict(request.app.state.limits),
+        }
+    )
+
+
+async def generate(request: Request) -> Response:
+    """GET /api/generate: a PNG grid of ``n`` samples with the given codes and noise seed."""
+    limits: Limits = request.app.state.limits
+    params = request.query_params
+    n = _integer(params, "n", 16, 1, limits.max_samples)
+    columns = _integer(params, "columns", math.ceil(math.sqrt(n)), 1, limits.max_samples)
+    seed = _seed(params)
+    codes = parse_codes(params, request.app.state.worker.model, limits, reserved={"n", "columns", "seed"})
+    return _png(await request.app.state.worker.run(_sample_grid, n, columns, codes, seed))
+
+
+async def traverse(request: Request) -> Response:
+    """GET /api/traverse: a PNG of one code's traversal (the paper's Figure 2)."""
+    limits: Limits = request.app.state.limits
+    params = request.query_params
+    unknown = set(params.keys()) - {"code", "low", "high", "steps", "seed"}
+    if unknown:
+        _fail(400, f"unknown parameter {sorted(unknown)[0]!r}: traverse takes code, low, high, steps, seed")
+    name = _single(params, "code")
+    if not name:
+        _fail(400, "give the code to traverse, e.g. code=c2")
+    try:
+        request.app.state.worker.model.spec.code(name)
+    except InfoGANError as err:
+        _fail(400, str(err))
+    bound = limits.max_abs_value
+    span = (
+        _number(params, "low", SLIDER_RANGE[0], -bound, bound),
+        _number(params, "high", SLIDER_RANGE[1], -bound, bound),
+    )
+    if span[0] >= span[1]:
+        _fail(400, f"low must be below high, got {span[0]:g} and {span[1]:g}")
+    steps = _integer(params, "steps", 10, 2, limits.max_steps)
+    return _png(await request.app.state.worker.run(_traversal_grid, name, span, steps, _seed(params)))
+
+
+async def encode(request: Request) -> JSONResponse:
+    """POST /api/encode: Q's reading of an uploaded image (the body, or the form field ``image``)."""
+    limits: Limits = request.app.state.limits
+    invert = _single(request.query_params, "invert") or "auto"
+    if invert not in ("auto", "true", "false"):
+        _fail(400, f"invert must be auto, true or false, not {invert!r}")
+    try:
+        data = await _upload_bytes(request, limits.max_upload_bytes)
+    except ClientDisconnect:
+        _fail(400, "the upload was cut off")
+    model: InfoGAN = request.app.state.worker.model
+    image = await run_in_threadpool(decode_upload, data, model.image_shape, limits)  # decoding needs no model
+    image, inverted = match_polarity(image, invert)
+    reading = await request.app.state.worker.run(_reading, image)
+    return JSONResponse({**reading, "inverted": inverted, "input": _data_url(image)})
+
+
+async def page(request: Request) -> Response:
+    """GET / and /static/NAME: the explorer's own files, from memory; nothing else is served."""
+    name = request.path_params.get("name", "index.html")
+    assets: dict[str, bytes] = request.app.state.assets
+    if name not in assets:
+        _fail(404, f"not found: {request.url.path}")
+    return Response(assets[name], media_type=_ASSETS[name], headers=_HEADERS)
+
+
+# ----- errors -----------------------------------------------------------------------------
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HTTPException)
+    message = exc.detail if exc.status_code != 404 else f"not found: {request.url.path}"
+    if exc.status_code == 405:
+        message = f"{request.method} is not allowed on {request.url.path}"
+    return JSONResponse({"error": message}, status_code=exc.status_code, headers=exc.headers)
+
+
+async def _user_error(request: Request, exc: Exception) -> JSONResponse:
+    return JSONResponse({"error": str(exc)}, status_code=400)
+
+
+async def _server_error(request: Request, exc: Exception) -> JSONResponse:
+    return JSONResponse({"error": f"internal error: {type(exc).__name__}"}, status_code=500)
+
+
+# ----- the app ----------------------------------------------------------------------------
+def _load_assets() -> dict[str, bytes]:
+    folder = resources.files("infogan") / "static"
+    return {name: (folder / name).read_bytes() for name in _ASSETS}
+
+
+def create_app(model: InfoGAN, *, source: str = "", limits: Limits | None = None) -> Starlette:
+    """The explorer for ``model``; ``source`` names it on the page."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await app.state.worker.run(_sample_grid, 1, 1, {}, 0)  # warm up, so the first page load is not slow
+        yield
+        app.state.worker.close()
+
+    routes = [
+        Route("/", page),
+        Route("/static/{name}", page),
+        Route("/api/model", describe),
+        Route("/api/generate", generate),
+        Route("/api/traverse", traverse),
+        Route("/api/encode", encode, methods=["POST"]),
+    ]
+    handlers = {HTTPException: _http_error, InfoGANError: _user_error, Exception: _server_error}
+    app = Starlette(routes=routes, exception_handlers=handlers, lifespan=lifespan)
+    app.state.limits = limits or Limits()
+    app.state.worker = ModelWorker(model, app.state.limits.max_queue)
+    app.state.source = source
+    app.state.assets = _load_assets()
+    return app
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on ``host:port`` (port 0: a free one), with a one-line error."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except socket.gaierror as err:
+        raise InfoGANError(f"cannot resolve host {host!r}: {err.strerror}") from None
+    # proto must be IPPROTO_TCP, not 0 (socket.create_server's), for asyncio to set TCP_NODELAY on
+    # each connection: without it, Nagle's algorithm holds back the body written after the
+    # headers until the client's delayed ACK, adding 40 ms to every keep-alive request.
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(128)
+    except OSError as err:
+        sock.close()
+        raise InfoGANError(f"cannot listen on {host}:{port}: {err.strerror or err}") from None
+    return sock
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is reachable from this machine only."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def serve(app: Starlette, *, host: str = "127.0.0.1", port: int = 8000) -> None:
+    """Serve ``app`` until Ctrl-C."""
+    sock = listen(host, port)
+    bound = sock.getsockname()[1]
+    shown = f"[{host}]" if ":" in host else host
+    print(f"infogan explorer: http://{shown}:{bound}/  (API under /api/, Ctrl-C to stop)", flush=True)
+    if not is_loopback(host):
+        print(f"warning: listening on {host}, reachable from other machines, with no authentication", flush=True)
+    uvicorn_server(app).run(sockets=[sock])
+
+
+def uvicorn_server(app: Starlette) -> uvicorn.Server:
+    """The HTTP server that ``serve`` runs: quiet but for warnings, quick to stop."""
+    # limit_concurrency: connections beyond it get a 503 at once, which bounds the memory that
+    # a flood of uploads can hold (each up to Limits.max_upload_bytes)
+    config = uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=2, limit_concurrency=64)
+    return uvicorn.Server(config)

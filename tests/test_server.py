@@ -1,0 +1,336 @@
+"""The latent explorer's HTTP API, through Starlette's test client and on a loopback port."""
+
+import asyncio
+import io
+import socket
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx2
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from starlette.exceptions import HTTPException
+from starlette.testclient import TestClient
+from torch.testing import assert_close
+
+import infogan
+from infogan import viz
+from infogan.cli import main
+from infogan.data import image_to_tensor
+from infogan.server import Limits, ModelWorker, create_app, is_loopback, listen
+
+
+@pytest.fixture(scope="module")
+def client(vivid_model):
+    with TestClient(create_app(vivid_model, source="tiny")) as test_client:
+        yield test_client
+
+
+def _png(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _pixels(response: httpx2.Response) -> torch.Tensor:
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "image/png"
+    return torch.from_numpy(np.array(Image.open(io.BytesIO(response.content)))).permute(2, 0, 1)
+
+
+def _as_png_pixels(image: torch.Tensor) -> torch.Tensor:
+    """What a (C, H, W) image in [0, 1] becomes in a PNG: the same rounding as torchvision's save_image."""
+    return image.mul(255).add(0.5).clamp(0, 255).to(torch.uint8)
+
+
+def _error(response: httpx2.Response, status: int) -> str:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/json"
+    return response.json()["error"]
+
+
+# ----- the page ---------------------------------------------------------------------------
+def test_page_and_its_assets(client):
+    page = client.get("/")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert "default-src 'self'" in page.headers["content-security-policy"]
+    assert '<script src="/static/app.js"' in page.text
+    assert client.get("/static/app.js").headers["content-type"].startswith("text/javascript")
+    assert client.get("/static/style.css").headers["content-type"].startswith("text/css")
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/static/server.py",
+        "/static/../server.py",
+        "/static/%2e%2e/server.py",
+        "/static/..%2f..%2fpyproject.toml",
+        "/static/",
+        "/static/static/app.js",
+        "/infogan/server.py",
+        "/etc/passwd",
+        "/api/nothing",
+    ],
+)
+def test_serves_nothing_but_its_own_files(client, path):
+    assert _error(client.get(path), 404).startswith("not found")
+
+
+def test_describe(client):
+    description = client.get("/api/model").json()
+    assert description["image_shape"] == [1, 28, 28]
+    assert description["codes"] == [
+        {"name": "c1", "kind": "categorical", "num_classes": 10},
+        {"name": "c2", "kind": "continuous", "range": [-2.0, 2.0]},
+        {"name": "c3", "kind": "continuous", "range": [-2.0, 2.0]},
+    ]
+    assert description["source"] == "tiny" and description["limits"]["max_samples"] == Limits().max_samples
+
+
+# ----- generate ---------------------------------------------------------------------------
+def test_generate_is_the_models_grid(client, vivid_model):
+    pixels = _pixels(client.get("/api/generate", params={"n": 6, "columns": 3, "seed": 5, "c1": 4, "c2": -1.5}))
+    images = vivid_model.generate(6, codes={"c1": 4, "c2": -1.5}, seed=5)
+    assert torch.equal(pixels, _as_png_pixels(viz.grid_image(images, columns=3)))
+    assert pixels.shape == (3, 2 * 30 + 2, 3 * 30 + 2)  # two rows of three 28-pixel images, 2-pixel gaps
+
+
+def test_generate_follows_codes_and_seed(client):
+    def grid(**params):
+        return client.get("/api/generate", params={"c1": 3, "c3": 0, "seed": 1, **params}).content
+
+    assert grid(c2=1.0) == grid(c2=1.0)
+    assert grid(c2=-2.0) != grid(c2=2.0)
+    assert grid(c2=0.0, seed=1) != grid(c2=0.0, seed=2)
+    assert grid(c1=0, c2=0) != grid(c1=7, c2=0)
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("c9=1", "unknown parameter 'c9': give columns, n, seed, c1, c2, c3"),
+        ("size=3", "unknown parameter 'size'"),
+        ("c1=3.5", "c1 is categorical: give a class in 0..9"),
+        ("c1=10", "c1 is categorical"),
+        ("c1=-1", "c1 is categorical"),
+        ("c1=", "c1 must be a number"),
+        ("c2=abc", "c2 must be a number, not 'abc'"),
+        ("c2=nan", "c2 must lie in -4..4"),
+        ("c2=inf", "c2 must lie in -4..4"),
+        ("c2=4.5", "c2 must lie in -4..4"),
+        ("c2=1&c2=2", "c2 was given 2 times"),
+        ("n=0", "n must lie in 1..64"),
+        ("n=100000", "n must lie in 1..64"),
+        ("n=2.5", "n must be a whole number"),
+        ("columns=x", "columns must be a number"),
+        ("seed=-1", "seed must lie in 0..2147483647"),
+        ("seed=1e12", "seed must lie in 0..2147483647"),
+    ],
+)
+def test_generate_rejects_bad_parameters(client, query, message):
+    assert message in _error(client.get(f"/api/generate?{query}"), 400)
+
+
+def test_wrong_method(client):
+    assert _error(client.post("/api/generate"), 405) == "POST is not allowed on /api/generate"
+    assert _error(client.get("/api/encode"), 405) == "GET is not allowed on /api/encode"
+
+
+# ----- traverse ---------------------------------------------------------------------------
+def test_traverse_is_the_models_figure(client, vivid_model):
+    pixels = _pixels(client.get("/api/traverse", params={"code": "c2", "steps": 5, "seed": 2, "low": -1, "high": 1}))
+    figure = vivid_model.traversal("c2", span=(-1.0, 1.0), steps=5, seed=2)
+    assert torch.equal(pixels, _as_png_pixels(viz.traversal_image(figure)))
+    assert pixels.shape == (3, 10 * 30 + 2, 5 * 30 + 2)  # a row per class of c1, a column per value
+    assert _pixels(client.get("/api/traverse", params={"code": "c1", "steps": 4})).shape == (3, 302, 122)
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("", "give the code to traverse"),
+        ("code=c7", "unknown code 'c7'"),
+        ("code=c2&steps=1", "steps must lie in 2..20"),
+        ("code=c2&steps=500", "steps must lie in 2..20"),
+        ("code=c2&low=1&high=-1", "low must be below high"),
+        ("code=c2&high=9", "high must lie in -4..4"),
+        ("code=c2&c1=3", "unknown parameter 'c1'"),
+        ("code=c2&code=c3", "code was given 2 times"),
+    ],
+)
+def test_traverse_rejects_bad_parameters(client, query, message):
+    assert message in _error(client.get(f"/api/traverse?{query}"), 400)
+
+
+# ----- encode -----------------------------------------------------------------------------
+def test_encode_is_qs_reading(client, vivid_model):
+    digit = _png(_as_png_pixels(vivid_model.generate(1, codes={"c1": 6}, seed=3)[0])[0].numpy())
+    response = client.post("/api/encode?invert=false", content=digit, headers={"content-type": "image/png"})
+    assert response.status_code == 200, response.text
+    reading = response.json()
+    expected = vivid_model.encode(image_to_tensor(Image.open(io.BytesIO(digit)), (1, 28, 28)).unsqueeze(0))
+    assert_close(torch.tensor(reading["probabilities"]["c1"]), expected.probabilities["c1"][0])
+    assert reading["codes"]["c1"] == int(expected.categories("c1")[0])
+    assert_close(
+        torch.tensor([reading["codes"]["c2"], reading["codes"]["c3"]]),
+        torch.stack([expected.means["c2"][0], expected.means["c3"][0]]),
+    )
+    assert reading["sigmas"] == {} and reading["inverted"] is False
+    assert reading["input"].startswith("data:image/png;base64,")
+
+
+def test_encode_takes_a_form_upload_too(client, vivid_model):
+    digit = _png(np.zeros((28, 28), dtype=np.uint8))
+    raw = client.post("/api/encode", content=digit).json()
+    form = client.post("/api/encode", files={"image": ("digit.png", digit, "image/png")}).json()
+    assert form == raw
+
+
+def test_encode_inverts_dark_on_light_images(client):
+    paper = np.full((40, 40), 255, dtype=np.uint8)
+    paper[10:30, 18:22] = 0  # a dark stroke on white, as a photographed digit
+    assert client.post("/api/encode", content=_png(paper)).json()["inverted"] is True
+    assert client.post("/api/encode?invert=false", content=_png(paper)).json()["inverted"] is False
+    assert client.post("/api/encode", content=_png(255 - paper)).json()["inverted"] is False
+    assert "invert must be auto, true or false" in _error(client.post("/api/encode?invert=maybe", content=b"x"), 400)
+
+
+def test_encode_reads_other_sizes_and_colours(client):
+    photo = np.random.default_rng(0).integers(0, 255, (300, 200, 3), dtype=np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(photo).save(buffer, format="JPEG")
+    reading = client.post("/api/encode", content=buffer.getvalue()).json()
+    assert set(reading["codes"]) == {"c1", "c2", "c3"}
+
+
+def test_encode_rejects_bad_uploads(vivid_model):
+    limits = Limits(max_upload_bytes=2000, max_image_side=64)
+    with TestClient(create_app(vivid_model, limits=limits)) as small:
+        assert "no image" in _error(small.post("/api/encode", content=b""), 400)
+        assert "not an image" in _error(small.post("/api/encode", content=b"%PDF-1.4 not a picture"), 415)
+        assert "not an image" in _error(small.post("/api/encode", content=b"<svg xmlns='x'/>"), 415)
+        assert "limit is 2000" in _error(small.post("/api/encode", content=b"\0" * 5000), 413)
+        wide = _png(np.zeros((8, 100), dtype=np.uint8))
+        assert "100×8 pixels; the limit is 64 per side" in _error(small.post("/api/encode", content=wide), 413)
+        truncated = _png(np.random.default_rng(0).integers(0, 255, (28, 28), dtype=np.uint8))[:100]
+        assert "cannot decode the image" in _error(small.post("/api/encode", content=truncated), 400)
+        files = {"picture": ("a.png", _png(np.zeros((28, 28), dtype=np.uint8)), "image/png")}
+        assert "field called 'image'" in _error(small.post("/api/encode", files=files), 400)
+
+
+def test_an_upload_without_content_length_is_still_capped(vivid_model):
+    def chunks():
+        for _ in range(10):
+            yield b"\0" * 1000
+
+    with TestClient(create_app(vivid_model, limits=Limits(max_upload_bytes=4000))) as small:
+        assert "over the limit of 4000 bytes" in _error(small.post("/api/encode", content=chunks()), 413)
+
+
+# ----- concurrency ------------------------------------------------------------------------
+def test_a_full_queue_answers_503(vivid_model):
+    release = threading.Event()
+
+    async def scenario():
+        worker = ModelWorker(vivid_model, max_queue=1)
+        first = asyncio.ensure_future(worker.run(lambda model: release.wait(10)))
+        await asyncio.sleep(0.05)
+        with pytest.raises(HTTPException) as refused:
+            await worker.run(lambda model: None)
+        release.set()
+        await first
+        worker.close()
+        return refused.value
+
+    refused = asyncio.run(scenario())
+    assert refused.status_code == 503 and refused.headers == {"Retry-After": "1"}
+
+
+def test_a_burst_on_loopback_is_served_one_model_call_at_a_time(vivid_model, start_server, monkeypatch):
+    active, most, lock = [0], [0], threading.Lock()
+    render = vivid_model.render
+
+    def counting_render(latents):
+        with lock:
+            active[0] += 1
+            most[0] = max(most[0], active[0])
+        time.sleep(0.002)  # widen the window in which an unserialised call would overlap
+        try:
+            return render(latents)
+        finally:
+            with lock:
+                active[0] -= 1
+
+    monkeypatch.setattr(vivid_model, "render", counting_render)
+    url = start_server(create_app(vivid_model))
+    digit = _png(np.zeros((28, 28), dtype=np.uint8))
+    with httpx2.Client(base_url=url, timeout=60) as http:
+        expected = http.get("/api/generate", params={"seed": 9, "c2": 0.5}).content
+
+        def call(i: int) -> tuple[int, bytes]:
+            if i % 4 == 3:
+                return http.post("/api/encode", content=digit).status_code, b""
+            if i % 4 == 2:
+                return http.get("/api/traverse", params={"code": "c3", "steps": 3}).status_code, b""
+            response = http.get("/api/generate", params={"seed": 9, "c2": 0.5})
+            return response.status_code, response.content
+
+        with ThreadPoolExecutor(max_workers=12) as pool:
+            results = list(pool.map(call, range(96)))
+    assert [status for status, _ in results] == [200] * 96
+    assert all(body == expected for status, body in results if body)
+    assert most[0] == 1
+
+
+# ----- the command --------------------------------------------------------------------------
+def _error_line(capsys) -> str:
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("infogan: error:"), err
+    return err[0]
+
+
+def test_serve_without_the_extra_says_what_to_install(vivid_model, tmp_path, monkeypatch, capsys):
+    vivid_model.save(tmp_path / "model.safetensors")
+    # `from infogan import server` must import afresh, and `import uvicorn` must fail
+    monkeypatch.delitem(sys.modules, "infogan.server", raising=False)
+    monkeypatch.delattr(infogan, "server", raising=False)
+    monkeypatch.setitem(sys.modules, "uvicorn", None)
+    monkeypatch.setattr("infogan.cli._load", lambda args: pytest.fail("the model was loaded before the check"))
+    assert main(["serve", str(tmp_path / "model.safetensors")]) == 2
+    assert 'pip install "infogan[serve]"' in _error_line(capsys)
+
+
+def test_serve_reports_bad_arguments_in_one_line(vivid_model, tmp_path, capsys):
+    checkpoint = tmp_path / "model.safetensors"
+    vivid_model.save(checkpoint)
+    assert main(["serve", str(checkpoint), "--port", "70000"]) == 2
+    assert "0..65535" in _error_line(capsys)
+    assert main(["serve", str(tmp_path / "missing")]) == 2
+    _error_line(capsys)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["serve", str(checkpoint), "--device", "cpu", "--port", str(port)]) == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in _error_line(capsys)
+
+
+def test_listening_socket_lets_asyncio_turn_off_nagle():
+    # asyncio sets TCP_NODELAY only on connections of IPPROTO_TCP sockets; with proto 0 every
+    # keep-alive response waited ~40 ms for the client's delayed ACK
+    with listen("127.0.0.1", 0) as sock:
+        assert sock.proto == socket.IPPROTO_TCP and sock.getsockname()[1] > 0
+
+
+def test_serve_binds_to_loopback_by_default():
+    from infogan.cli import build_parser
+
+    args = build_parser().parse_args(["serve", "run"])
+    assert (args.host, args.port) == ("127.0.0.1", 8000)
+    assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
+    assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.4") and not is_loopback("example.org")
