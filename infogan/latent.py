@@ -44,6 +44,12 @@ class LatentBatch:
     def batch_size(self) -> int:
         return self.noise.shape[0]
 
+    @staticmethod
+    def concat(batches: list[LatentBatch]) -> LatentBatch:
+        """The rows of several batches stacked into one."""
+        fields = zip(*((b.noise, b.categories, b.continuous) for b in batches), strict=True)
+        return LatentBatch(*(torch.cat(parts) for parts in fields))
+
 
 @dataclass(frozen=True)
 class QReading:

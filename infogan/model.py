@@ -206,8 +206,8 @@ class InfoGAN:
         else:
             grid = torch.tensor(values if values is not None else torch.linspace(*span, steps).tolist())
             rows = self._continuous_rows(code, grid, seed)
-        images = [self.render(row) for row in rows]
-        return torch.stack(images)
+        images = self.render(LatentBatch.concat(rows))  # one forward pass for the whole figure
+        return images.view(len(rows), -1, *images.shape[1:])
 
     def _continuous_rows(self, code: str, grid: Tensor, seed: int) -> list[LatentBatch]:
         categorical = [c for c in self.spec.codes if c.kind == "categorical"]

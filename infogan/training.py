@@ -343,9 +343,7 @@ class Trainer:
         if first is None:
             return self.spec.sample(columns * columns, generator=rng)
         rows = [self.spec.with_codes(base, {first.name: k}) for k in range(first.num_classes)]
-        return LatentBatch(
-            *(torch.cat(parts) for parts in zip(*((r.noise, r.categories, r.continuous) for r in rows), strict=True))
-        )
+        return LatentBatch.concat(rows)
 
     def save_samples(self, path: Path) -> Path:
         """Render the fixed sweep to ``path``."""
