@@ -157,7 +157,7 @@ def _train_in_world(args: argparse.Namespace, world) -> int:
     from infogan.data import load_dataset
     from infogan.distributed import initialise
     from infogan.model import resolve_device
-    from infogan.training import Trainer, load_run_config
+    from infogan.training import Trainer, TrainingInterrupted, load_run_config
 
     if args.resume and args.out and Path(args.out) != Path(args.resume):
         raise InfoGANError("give either --resume RUN_DIR or --out RUN_DIR, not two different folders")
@@ -181,8 +181,8 @@ def _train_in_world(args: argparse.Namespace, world) -> int:
             raise InfoGANError(f"{run_dir} already reached step {trainer.step}; raise --steps to train further")
     try:
         last = trainer.fit()
-    except KeyboardInterrupt:
-        print(f"interrupted: checkpoint saved at step {trainer.step} in {run_dir}", file=sys.stderr)
+    except TrainingInterrupted as stopped:
+        print(f"infogan: {stopped}", file=sys.stderr)
         return EXIT_INTERRUPTED
     if world.is_main:
         summary = {k: round(v, 4) for k, v in last.items()}

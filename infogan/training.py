@@ -6,9 +6,13 @@ updates D (and Q, on detached fakes) and then G, with the same fake batch.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import signal
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -48,6 +52,14 @@ class StepLosses:
 
 class TrainingDiverged(InfoGANError):
     """Losses or weights became NaN or infinite."""
+
+
+class TrainingInterrupted(Exception):
+    """Ctrl-C or SIGTERM stopped training at a step boundary, after a checkpoint was written."""
+
+    def __init__(self, step: int, path: Path) -> None:
+        super().__init__(f"interrupted: checkpoint saved at step {step} in {path.parent}")
+        self.step, self.path = step, path
 
 
 @dataclass
@@ -263,22 +275,44 @@ class Trainer:
         )
         self._started, start_step, self._eval_seconds = time.perf_counter(), self.step, 0.0
         try:
-            while self.step < self.config.steps:
-                self.means.add(self.train_step(self.real_batch(self.step)))
-                self.step += 1
-                bar.update(1)
-                last = self._maybe_log(bar, start_step) or last
-                self._maybe_evaluate()
-                self._maybe_snapshot()
-                self._maybe_checkpoint()
-        except KeyboardInterrupt:
-            self.save_checkpoint()
-            raise
+            with self._stop_on_signals() as stop:
+                while self.step < self.config.steps:
+                    self.means.add(self.train_step(self.real_batch(self.step)))
+                    self.step += 1
+                    bar.update(1)
+                    last = self._maybe_log(bar, start_step) or last
+                    self._maybe_evaluate()
+                    self._maybe_snapshot()
+                    self._maybe_checkpoint()
+                    if stop.is_set():
+                        raise TrainingInterrupted(self.step, self.save_checkpoint())
         finally:
             bar.close()
             if self.reporter is not None:
                 self.reporter.close()
         return last
+
+    @staticmethod
+    @contextlib.contextmanager
+    def _stop_on_signals() -> Iterator[threading.Event]:
+        """Ctrl-C or SIGTERM (a scheduler's preemption) ask to stop after the current step, so
+        the checkpoint never holds a half-applied update; a second Ctrl-C stops at once."""
+        stop = threading.Event()
+        if threading.current_thread() is not threading.main_thread():
+            yield stop
+            return
+
+        def request_stop(signum: int, frame: object) -> None:
+            if stop.is_set() and signum == signal.SIGINT:
+                raise KeyboardInterrupt
+            stop.set()
+
+        previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield stop
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
 
     def _due(self, every: int) -> bool:
         return every > 0 and (self.step % every == 0 or self.step == self.config.steps)

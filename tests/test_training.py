@@ -177,3 +177,26 @@ def test_speed_settings_may_change_on_resume(tiny_config, tiny_data, tmp_path):
     resumed.restore(tmp_path / "run")
     resumed.fit()
     assert resumed.step == 4
+
+
+def test_sigterm_stops_at_a_step_boundary_with_a_checkpoint(tiny_config, tiny_data, tmp_path):
+    import os
+    import signal
+
+    from infogan.training import TrainingInterrupted
+
+    trainer = _trainer(tiny_config.replace(steps=50, checkpoint_every=50), tmp_path, tiny_data)
+    original_step = trainer.train_step
+
+    def step_then_signal(real):
+        scalars = original_step(real)
+        if trainer.step == 2:  # the 3rd step
+            os.kill(os.getpid(), signal.SIGTERM)
+        return scalars
+
+    trainer.train_step = step_then_signal
+    with pytest.raises(TrainingInterrupted, match="step 3"):
+        trainer.fit()
+    _, meta = checkpoint.read(tmp_path / "run" / "checkpoint.safetensors")
+    assert meta["step"] == 3
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
