@@ -10,13 +10,26 @@ from pathlib import Path
 class Reporter:
     """Writes ``{"step": s, "time": t, name: value, …}`` lines; names are grouped by slashes."""
 
-    def __init__(self, run_dir: Path, *, tensorboard: bool = True) -> None:
+    def __init__(self, run_dir: Path, *, tensorboard: bool = True, resume_step: int = 0) -> None:
         self.path = run_dir / "metrics.jsonl"
+        if resume_step:
+            self._forget_after(resume_step)
         self._writer = None
         if tensorboard:
             from torch.utils.tensorboard import SummaryWriter  # deferred: heavy import
 
-            self._writer = SummaryWriter(str(run_dir / "tensorboard"))
+            # purge_step hides events a crashed run logged past its last checkpoint
+            self._writer = SummaryWriter(str(run_dir / "tensorboard"), purge_step=resume_step or None)
+
+    def _forget_after(self, step: int) -> None:
+        """Drop records past ``step``: a run resumed from there will log those steps again."""
+        if not self.path.is_file():
+            return
+        lines = [line for line in self.path.read_text().splitlines() if line.strip()]
+        kept = [line for line in lines if json.loads(line)["step"] <= step]
+        tmp = self.path.with_suffix(".jsonl.tmp")
+        tmp.write_text("".join(line + "\n" for line in kept))
+        tmp.replace(self.path)
 
     def report(self, step: int, scalars: dict[str, float]) -> None:
         """Record ``scalars`` at ``step``."""

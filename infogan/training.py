@@ -158,7 +158,8 @@ class Trainer:
         self.step = 0
         if self.world.is_main:
             self.run_dir.mkdir(parents=True, exist_ok=True)
-        self.reporter = Reporter(self.run_dir, tensorboard=tensorboard) if self.world.is_main else None
+        self._tensorboard = tensorboard
+        self.reporter: Reporter | None = None  # opened by fit(), once a resume has set the step
         self.means = RunningMeans(self.world)
         self._fixed_latents = self._snapshot_latents()
 
@@ -264,6 +265,7 @@ class Trainer:
         self.nets.train()
         if self.world.is_main:
             self._write_config()
+            self.reporter = Reporter(self.run_dir, tensorboard=self._tensorboard, resume_step=self.step)
         last: dict[str, float] = {}
         bar = tqdm(
             total=self.config.steps,
