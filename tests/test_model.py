@@ -93,3 +93,11 @@ def test_unknown_device():
     with pytest.raises(InfoGANError):
         resolve_device("tpu")
     assert resolve_device("cpu").type == "cpu"
+
+
+def test_other_architectures_rebuild_from_the_checkpoint(tmp_path):
+    config = ModelConfig(LatentSpec(categorical=(5,), continuous=1), NetworkConfig("dcgan", image_size=32, channels=1))
+    InfoGAN(config).save(tmp_path / "d.safetensors")
+    loaded = InfoGAN.load(tmp_path / "d.safetensors", device="cpu")
+    assert loaded.config == config and loaded.image_shape == (1, 32, 32)
+    assert loaded.generate(2, seed=0).shape == (2, 1, 32, 32)
