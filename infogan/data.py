@@ -17,6 +17,7 @@ from infogan.errors import InfoGANError
 
 DATA_ROOT_ENV = "INFOGAN_DATA_ROOT"
 DATASETS = ("mnist", "fashion-mnist", "svhn", "celeba")
+LABELLED = ("mnist", "fashion-mnist", "svhn")  # CelebA has attributes, not classes
 # Renders the paper used that no package distributes: train on them as an image folder.
 FOLDER_ONLY = {
     "chairs": "the 3D Chairs renders (Aubry et al., 2014)",
@@ -111,22 +112,32 @@ def load_dataset(
     split: str = "train",
     root: str | Path | None = None,
     *,
+    folder: str | Path | None = None,
     shape: tuple[int, int, int] = (3, 32, 32),
+    strict: bool = False,
     progress: bool = False,
 ) -> ImageDataset:
-    """A named dataset's split; downloads when its files are absent.
+    """A named dataset's split (downloaded when its files are absent), or for ``folder`` every
+    image under ``folder`` (there are no splits: both are the whole folder).
 
     Args:
-        shape: (C, H, W) that CelebA's photos are cropped and resized to; the other datasets
-            have one size.
-        progress: a progress bar while CelebA is decoded the first time.
+        shape: (C, H, W) that CelebA's photos and a folder's images are cropped and resized to;
+            the other datasets have one size.
+        strict: an unreadable image file is an error instead of being skipped.
+        progress: a progress bar while images are decoded the first time.
     """
     if name in FOLDER_ONLY:
         raise InfoGANError(f"{FOLDER_ONLY[name]} are not distributed by a package: train on them with --data FOLDER")
-    if name not in DATASETS:
-        raise InfoGANError(f"unknown dataset {name!r}; known: {', '.join(DATASETS)}")
+    if name not in (*DATASETS, "folder"):
+        raise InfoGANError(f"unknown dataset {name!r}; known: {', '.join(DATASETS)}, or an image folder")
     if split not in ("train", "test"):
         raise InfoGANError(f"unknown split {split!r}: use train or test")
+    if name == "folder":
+        from infogan.image_folder import load_image_folder  # deferred: image_folder imports this module
+
+        if folder is None:
+            raise InfoGANError("the folder dataset needs the folder's path")
+        return load_image_folder(folder, shape, strict=strict, root=root, progress=progress)
     root = data_root(root)
     if name == "svhn":
         return load_svhn(root, split)

@@ -25,9 +25,11 @@ def write_idx(path: Path, array: np.ndarray) -> None:
     path.write_bytes(header + array.astype(np.uint8).tobytes())
 
 
-def write_fashion_mnist(root: Path, n_train: int = 12, n_test: int = 6) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """torchvision's layout: ``root/FashionMNIST/raw/{train,t10k}-{images-idx3,labels-idx1}-ubyte``."""
-    rng, raw, out = np.random.default_rng(0), root / "FashionMNIST" / "raw", {}
+def write_idx_dataset(
+    root: Path, folder: str = "FashionMNIST", n_train: int = 12, n_test: int = 6
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """torchvision's layout: ``root/{MNIST,FashionMNIST}/raw/{train,t10k}-{images-idx3,labels-idx1}-ubyte``."""
+    rng, raw, out = np.random.default_rng(0), root / folder / "raw", {}
     for split, prefix, n in (("train", "train", n_train), ("test", "t10k", n_test)):
         images = rng.integers(0, 256, (n, 28, 28), dtype=np.uint8)
         labels = rng.integers(0, 10, n, dtype=np.uint8)

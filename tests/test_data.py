@@ -73,9 +73,9 @@ def test_bad_image_inputs(tmp_path):
 
 # ----- named datasets in their on-disk formats ---------------------------------------------------
 def test_fashion_mnist_from_torchvision_layout(tmp_path):
-    from datasets_on_disk import write_fashion_mnist
+    from datasets_on_disk import write_idx_dataset
 
-    written = write_fashion_mnist(tmp_path)
+    written = write_idx_dataset(tmp_path, "FashionMNIST")
     for split in ("train", "test"):
         data = load_dataset("fashion-mnist", split, tmp_path)
         images, labels = written[split]
