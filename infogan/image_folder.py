@@ -7,13 +7,15 @@ that cannot be decoded is skipped (and counted) or, when strict, stops the load 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
-import tempfile
-from collections.abc import Sequence
+import secrets
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import torch
@@ -134,19 +136,19 @@ def _decode_into_cache(
     strict: bool,
     progress: bool,
 ) -> ImageDataset:
+    # A name of its own per writer, so that processes decoding the same folder at once (the
+    # ranks of a torchrun launch) each publish a whole file; the last one wins.
+    partial = base.with_name(f".{base.name}.{os.getpid()}-{secrets.token_hex(4)}.npy")
     try:
         base.parent.mkdir(parents=True, exist_ok=True)
-        fd, partial = tempfile.mkstemp(prefix=f".{base.name}.", suffix=".npy", dir=base.parent)
-        os.close(fd)
-    except OSError as err:
-        raise InfoGANError(f"cannot write the decoded-image cache in {base.parent}: {err.strerror or err}") from None
-    try:
-        kept, skipped = _decode_all(Path(partial), files, shape, source=source, strict=strict, progress=progress)
+        kept, skipped = _decode_all(partial, files, shape, source=source, strict=strict, progress=progress)
         if not kept:
             raise InfoGANError(f"none of the {len(files)} image files of {source} could be read ({skipped[0]})")
-        _publish(base, Path(partial), kept, labels, skipped)
+        _publish(base, partial, kept, labels, skipped)
+    except OSError as err:
+        raise InfoGANError(f"cannot write the decoded-image cache in {base.parent}: {err.strerror or err}") from None
     finally:
-        for leftover in (Path(partial), Path(partial).with_suffix(".trim.npy")):
+        for leftover in (partial, partial.with_suffix(".trim.npy")):
             leftover.unlink(missing_ok=True)
     cached = _read_cache(base)
     assert cached is not None, f"the cache just written at {base} does not read back"
@@ -191,6 +193,20 @@ def _publish(base: Path, partial: Path, kept: list[int], labels: Sequence[int] |
     del decoded
     os.replace(partial, base.with_suffix(".npy"))
     if labels is not None:
-        np.save(base.with_suffix(".labels.npy"), np.asarray(labels, dtype=np.int64)[kept])
+        with _replacing(base.with_suffix(".labels.npy")) as file:
+            np.save(file, np.asarray(labels, dtype=np.int64)[kept])
     meta = {"version": CACHE_VERSION, "count": len(kept), "labelled": labels is not None, "skipped": skipped}
-    base.with_suffix(".json").write_text(json.dumps(meta, indent=1))
+    with _replacing(base.with_suffix(".json")) as file:
+        file.write(json.dumps(meta, indent=1).encode())
+
+
+@contextlib.contextmanager
+def _replacing(path: Path) -> Iterator[BinaryIO]:
+    """A file written beside ``path`` and moved over it when complete: readers see all or nothing."""
+    partial = path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}")
+    try:
+        with open(partial, "wb") as file:
+            yield file
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
