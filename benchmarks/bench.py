@@ -75,7 +75,7 @@ def trainer_step(trainer: Trainer) -> Callable[[], None]:
     counter = iter(range(10**9))
 
     def step() -> None:
-        trainer.train_step(trainer.data.images[trainer.sampler.indices(next(counter))])
+        trainer.train_step(trainer.real_batch(next(counter)))
 
     return step
 

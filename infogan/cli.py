@@ -14,8 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from infogan import __version__
-from infogan.config import PRESETS, TrainConfig, preset
+from infogan.batches import DATA_MODES
+from infogan.config import PRESET_NOTES, PRESETS, TrainConfig, preset
+from infogan.data import DATASETS, FOLDER_ONLY
 from infogan.errors import InfoGANError
+from infogan.networks import ARCHITECTURES
 
 EXIT_USAGE, EXIT_FAILURE, EXIT_INTERRUPTED = 2, 1, 130
 
@@ -63,7 +66,7 @@ def _model_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _data_arguments(parser: argparse.ArgumentParser, *, dataset_default: str | None) -> None:
-    parser.add_argument("--dataset", default=dataset_default, help="a named dataset (mnist)")
+    parser.add_argument("--dataset", default=dataset_default, help=f"a named dataset ({', '.join(DATASETS)})")
     parser.add_argument("--split", default="test", choices=["train", "test"], help="dataset split (test)")
     parser.add_argument("--data-root", help="dataset folder (default: $INFOGAN_DATA_ROOT or ~/.cache/infogan/data)")
 
@@ -90,6 +93,11 @@ _TRAIN_OPTIONS: dict[str, tuple[str, dict[str, Any]]] = {
     "eval_every": ("--eval-every", {"type": int, "help": "steps between test-set scores (0: off)"}),
     "precision": ("--precision", {"choices": ["fp32", "bf16"], "help": "bf16: bfloat16 autocast (fp32 weights)"}),
 }
+_NETWORK_OPTIONS: dict[str, tuple[str, dict[str, Any]]] = {
+    "arch": ("--arch", {"choices": list(ARCHITECTURES), "help": "networks: the paper's for a dataset, or dcgan"}),
+    "image_size": ("--image-size", {"type": _positive_int, "help": "dcgan networks: 32, 64 or 128 px"}),
+    "channels": ("--channels", {"type": int, "choices": [1, 3], "help": "dcgan networks: 1 (grayscale) or 3 (RGB)"}),
+}
 _LATENT_OPTIONS: dict[str, tuple[str, dict[str, Any]]] = {
     "noise_dim": ("--noise-dim", {"type": int, "help": "size of the noise z"}),
     "noise_dist": ("--noise-dist", {"choices": ["uniform", "normal"], "help": "prior of z"}),
@@ -101,12 +109,18 @@ _LATENT_OPTIONS: dict[str, tuple[str, dict[str, Any]]] = {
 
 
 def _add_train(commands: argparse._SubParsersAction) -> None:
-    parser = commands.add_parser("train", help="train a model", description="Train an InfoGAN.")
+    parser = commands.add_parser(
+        "train",
+        help="train a model",
+        description="Train an InfoGAN.",
+        epilog=_presets_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--preset", default="mnist", help=f"starting configuration ({', '.join(PRESETS)})")
     parser.add_argument("--out", help="run directory (default: runs/<preset>-seed<seed>)")
     parser.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR")
     parser.add_argument("--epochs", type=float, help="train for this many passes over the data instead of --steps")
-    for flag, kwargs in [*_TRAIN_OPTIONS.values(), *_LATENT_OPTIONS.values()]:
+    for flag, kwargs in [*_TRAIN_OPTIONS.values(), *_NETWORK_OPTIONS.values(), *_LATENT_OPTIONS.values()]:
         parser.add_argument(flag, **kwargs)
     parser.add_argument(
         "--learn-sigma",
@@ -125,21 +139,52 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--channels-last", action="store_true", default=None, help="NHWC memory layout")
     parser.add_argument("--compile", action="store_true", default=None, help="torch.compile the networks")
+    parser.add_argument(
+        "--data",
+        metavar="FOLDER",
+        help="train on the images under FOLDER (recursively; class subfolders become labels), "
+        "cropped and resized to the networks' size",
+    )
+    parser.add_argument(
+        "--strict-images", action="store_true", help="stop on an unreadable image file instead of skipping it"
+    )
+    parser.add_argument(
+        "--data-mode",
+        choices=list(DATA_MODES),
+        default="auto",
+        help="resident: one tensor on the device; stream: a DataLoader; auto (default): resident when it fits",
+    )
+    parser.add_argument("--workers", type=int, help="DataLoader processes in stream mode (default: half the CPUs)")
     parser.add_argument("--data-root", help="dataset folder (default: $INFOGAN_DATA_ROOT or ~/.cache/infogan/data)")
     parser.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N or mps")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(run=_train)
 
 
+def _presets_epilog() -> str:
+    lines = ["presets (infogan presets shows each one's layout):"]
+    for name, config in PRESETS.items():
+        data = " --data FOLDER" if config.dataset in FOLDER_ONLY else ""
+        lines.append(f"  {name:<14} {PRESET_NOTES[name]}")
+        lines.append(f"  {'':<14} infogan train --preset {name}{data} --out runs/{name}")
+    return "\n".join(lines)
+
+
 def _requested_config(args: argparse.Namespace, base: TrainConfig) -> TrainConfig:
     changes = {k: getattr(args, k) for k in _TRAIN_OPTIONS if getattr(args, k) is not None}
     latent = {k: getattr(args, k) for k in _LATENT_OPTIONS if getattr(args, k) is not None}
+    network = {k: getattr(args, k) for k in _NETWORK_OPTIONS if getattr(args, k) is not None}
+    if "arch" in network:  # another architecture starts from its own size unless one is given
+        network = {"image_size": None, "channels": None, **network}
     if args.learn_sigma:
         latent["learn_sigma"] = True
     for flag in ("plain_gan", "channels_last", "compile"):
         if getattr(args, flag):
             changes[flag] = True
-    network = {"q_shares_body": False} if args.separate_q else {}
+    if args.separate_q:
+        network["q_shares_body"] = False
+    if args.data:
+        changes |= {"dataset": "folder", "data_path": str(Path(args.data).expanduser().resolve())}
     return base.replace(latent=latent, network=network, **changes)
 
 
@@ -154,7 +199,6 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _train_in_world(args: argparse.Namespace, world) -> int:
-    from infogan.data import load_dataset
     from infogan.distributed import initialise
     from infogan.model import resolve_device
     from infogan.training import Trainer, TrainingInterrupted, load_run_config
@@ -167,14 +211,24 @@ def _train_in_world(args: argparse.Namespace, world) -> int:
     if not args.resume and (run_dir / "checkpoint.safetensors").exists():
         raise InfoGANError(f"{run_dir} already holds a run: pass --resume {run_dir} or choose another --out")
     device = initialise(world, resolve_device(args.device))
-    train = load_dataset(config.dataset, "train", args.data_root)
+    train = _load_data(config, "train", args, progress=not args.no_progress and world.is_main)
     if args.epochs is not None:
         if args.epochs <= 0:
             raise InfoGANError("--epochs must be positive")
         steps_per_epoch = len(train) // (config.batch_size * world.size)
         config = config.replace(steps=max(1, round(args.epochs * steps_per_epoch)))
-    test = load_dataset(config.dataset, "test", args.data_root) if config.eval_every and world.is_main else None
-    trainer = Trainer(config, run_dir, train, device=device, eval_data=test, progress=not args.no_progress, world=world)
+    test = _eval_data(config, train, args) if config.eval_every and world.is_main else None
+    trainer = Trainer(
+        config,
+        run_dir,
+        train,
+        device=device,
+        eval_data=test,
+        progress=not args.no_progress,
+        world=world,
+        data_mode=args.data_mode,
+        workers=args.workers,
+    )
     if args.resume:
         trainer.restore(run_dir)
         if trainer.step >= config.steps:
@@ -186,8 +240,48 @@ def _train_in_world(args: argparse.Namespace, world) -> int:
         return EXIT_INTERRUPTED
     if world.is_main:
         summary = {k: round(v, 4) for k, v in last.items()}
-        print(json.dumps({"run": str(run_dir), "step": trainer.step, "world_size": world.size, **summary}))
+        data = {"data_mode": trainer.batches.mode, "images": len(train)}
+        if config.dataset == "folder":
+            data["skipped_images"] = len(train.skipped)
+        print(json.dumps({"run": str(run_dir), "step": trainer.step, "world_size": world.size, **data, **summary}))
     return 0
+
+
+# Test images scored at each evaluation: all of MNIST's test set, a seeded sample of larger ones.
+EVAL_IMAGES = 10_000
+
+
+def _load_data(config: TrainConfig, split: str, args: argparse.Namespace, *, progress: bool = False):
+    """The run's dataset, sized for its networks; reports skipped image files on stderr."""
+    from infogan.data import load_dataset
+
+    data = load_dataset(
+        config.dataset,
+        split,
+        args.data_root,
+        folder=config.data_path,
+        shape=config.model.network.image_shape,
+        strict=getattr(args, "strict_images", False),
+        progress=progress,
+    )
+    if data.skipped:
+        print(
+            f"infogan: skipped {len(data.skipped)} unreadable image file(s) of {len(data) + len(data.skipped)} "
+            f"under {config.data_path} (--strict-images stops instead), first: {data.skipped[0]}",
+            file=sys.stderr,
+        )
+    return data
+
+
+def _eval_data(config: TrainConfig, train, args: argparse.Namespace):
+    """Labelled images to score the categorical codes on: the test split, or a folder's own images."""
+    from infogan.data import LABELLED
+
+    if config.dataset == "folder":
+        data = train if train.labels is not None else None
+    else:
+        data = _load_data(config, "test", args) if config.dataset in LABELLED else None
+    return data.subset(EVAL_IMAGES, seed=config.seed) if data is not None else None
 
 
 # ----- using a model ------------------------------------------------------------------------
@@ -293,7 +387,7 @@ def _encode(args: argparse.Namespace) -> int:
         raise InfoGANError("give image files or folders, or --dataset NAME, but not both")
     model = _load(args)
     if args.dataset:
-        data = load_dataset(args.dataset, args.split, args.data_root)
+        data = load_dataset(args.dataset, args.split, args.data_root, shape=model.image_shape)
         images, labels = data.images[: args.limit], data.labels
         names = [f"{args.dataset}/{args.split}/{i}" for i in range(len(images))]
     else:
@@ -337,7 +431,10 @@ def _add_evaluate(commands: argparse._SubParsersAction) -> None:
         "categorical code, and the MI lower bound per code on fresh samples.",
     )
     _model_arguments(parser)
-    _data_arguments(parser, dataset_default="mnist")
+    _data_arguments(parser, dataset_default=None)
+    parser.add_argument(
+        "--data", metavar="FOLDER", help="an image folder, labelled by its class subfolders (default: the run's data)"
+    )
     parser.add_argument("--samples", type=_positive_int, default=10_000, help="fresh samples for L_I (10000)")
     parser.add_argument("--seed", type=int, default=0, help="seed of those samples (0)")
     parser.add_argument("--out", help="JSON file to write (default: RUN/evaluation.json)")
@@ -348,12 +445,16 @@ def _evaluate(args: argparse.Namespace) -> int:
     from infogan.data import load_dataset
     from infogan.evaluation import evaluate
 
+    if args.data and args.dataset:
+        raise InfoGANError("give --dataset NAME or --data FOLDER, not both")
     model = _load(args)
-    data = load_dataset(args.dataset, args.split, args.data_root)
+    name, folder = _evaluation_source(args)
+    data = load_dataset(name, args.split, args.data_root, folder=folder, shape=model.image_shape)
     report = {
         "model": str(args.model),
-        "dataset": args.dataset,
-        "split": args.split,
+        "dataset": folder or name,
+        "split": args.split if folder is None else "all",
+        **({"skipped_images": len(data.skipped)} if folder else {}),
         **evaluate(model, data, samples=args.samples, seed=args.seed),
     }
     text = json.dumps(report, indent=1)
@@ -400,6 +501,22 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _evaluation_source(args: argparse.Namespace) -> tuple[str, str | None]:
+    """(dataset name, folder): as given, else the data the run was trained on, else MNIST."""
+    if args.data:
+        return "folder", str(Path(args.data).expanduser())
+    if args.dataset:
+        return args.dataset, None
+    from infogan.training import CONFIG_NAME, load_run_config
+
+    model = Path(args.model)
+    run_dir = model if model.is_dir() else model.parent
+    if not (run_dir / CONFIG_NAME).is_file():
+        return "mnist", None
+    config = load_run_config(run_dir)
+    return config.dataset, config.data_path
+
+
 def _add_presets(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser("presets", help="list the presets", description="List presets and their layout.")
     parser.set_defaults(run=_presets)
@@ -407,13 +524,19 @@ def _add_presets(commands: argparse._SubParsersAction) -> None:
 
 def _presets(args: argparse.Namespace) -> int:
     for name, config in PRESETS.items():
-        latent = config.model.latent
+        latent, network = config.model.latent, config.model.network
+        data = " --data FOLDER" if config.dataset in FOLDER_ONLY else ""
+        print(f"{name}: {PRESET_NOTES[name]}")
+        print(f"  networks  {network.arch}, images {'×'.join(map(str, network.image_shape))} (C×H×W)")
         print(
-            f"{name}: {config.model.network.arch} networks, noise {latent.noise_dim} ({latent.noise_dist}), "
-            f"categorical {list(latent.categorical)}, continuous {latent.continuous}, "
-            f"λ_cat {latent.lambda_cat}, λ_cont {latent.lambda_cont}, batch {config.batch_size}, "
-            f"steps {config.steps}, lr D/G/Q {config.lr_d}/{config.lr_g}/{config.lr_q}"
+            f"  codes     noise {latent.noise_dim} ({latent.noise_dist}), categorical {list(latent.categorical)}, "
+            f"continuous {latent.continuous} ({latent.continuous_dist}); G's input {latent.input_dim}"
         )
+        print(
+            f"  training  λ_cat {latent.lambda_cat}, λ_cont {latent.lambda_cont}, lr D/G/Q "
+            f"{config.lr_d}/{config.lr_g}/{config.lr_q}, batch {config.batch_size}, steps {config.steps}"
+        )
+        print(f"  command   infogan train --preset {name}{data} --out runs/{name}")
     return 0
 
 

@@ -33,6 +33,8 @@ class TrainConfig:
     """One training run.
 
     Args:
+        dataset: a named dataset (``mnist``, ``fashion-mnist``, ``svhn``, ``celeba``), or
+            ``folder`` for the image folder at ``data_path``.
         info_reaches: which parameters the information loss trains besides G. ``head``: Q's
             head only, D's body is shaped by the GAN loss alone (the common PyTorch reading).
             ``body``: Q's head and the shared D body, as the official code, which subtracts
@@ -47,6 +49,7 @@ class TrainConfig:
 
     model: ModelConfig = field(default_factory=ModelConfig)
     dataset: str = "mnist"
+    data_path: str | None = None
     steps: int = 5000
     batch_size: int = 128
     seed: int = 0
@@ -79,6 +82,8 @@ class TrainConfig:
             raise InfoGANError("learning rates must be positive")
         if not all(0 <= b < 1 for b in self.betas):
             raise InfoGANError("Adam betas must lie in [0, 1)")
+        if (self.dataset == "folder") != (self.data_path is not None):
+            raise InfoGANError("an image folder run needs dataset 'folder' and a data_path, and only it")
 
     def replace(self, **changes: Any) -> TrainConfig:
         """A copy with ``changes`` applied; ``latent``/``network`` keys reach into the model."""
@@ -91,9 +96,81 @@ class TrainConfig:
         return dataclasses.replace(self, model=model, **changes)
 
 
+def _paper(arch: str, **latent: Any) -> ModelConfig:
+    """The paper's networks for ``arch`` with the given code layout."""
+    return ModelConfig(LatentSpec(**latent), NetworkConfig(arch))
+
+
+# Every preset in one place: networks, codes, λs, learning rates, batch size and schedule. The
+# appendix (Chen et al., 2016, Appendix C) gives the networks, codes, λ (1 unless noted) and
+# learning rates (2e-4 for D, 1e-3 for G unless noted); it gives no batch size or length beyond
+# MNIST's, so those are ours (the official code's 128; about 16-35 epochs).
+_LONG = {"steps": 20_000, "sample_every": 1000, "checkpoint_every": 1000, "eval_every": 1000}
 PRESETS: dict[str, TrainConfig] = {
-    # The paper's MNIST setup: 62 uniform noise dims, one 10-way code, two continuous codes.
+    # C.1: 62 uniform noise dims, one 10-way code, two continuous codes (λ_cont 0.1, the official code's).
     "mnist": TrainConfig(),
+    # The MNIST networks and codes on Fashion-MNIST (not in the paper).
+    "fashion-mnist": TrainConfig(dataset="fashion-mnist"),
+    # C.2, Table 2: 124 noise dims, four 10-way codes, four continuous codes (124 + 40 + 4 = 168).
+    # Section 7.2's text says two continuous codes; the appendix's count, consistent with its
+    # input size of 168, is the one used here.
+    "svhn": TrainConfig(
+        _paper("svhn", noise_dim=124, categorical=(10,) * 4, continuous=4, lambda_cont=1.0),
+        dataset="svhn",
+        **_LONG,
+    ),
+    # C.3, Table 3: 128 noise dims, ten 10-way codes (128 + 100 = 228), 32×32 RGB.
+    "celeba": TrainConfig(
+        _paper("celeba", noise_dim=128, categorical=(10,) * 10, continuous=0, lambda_cont=1.0),
+        dataset="celeba",
+        **_LONG,
+    ),
+    # CelebA's codes at 64×64 on the DCGAN family (the paper gives no 64×64 networks).
+    "celeba64": TrainConfig(
+        ModelConfig(
+            LatentSpec(noise_dim=128, categorical=(10,) * 10, continuous=0, lambda_cont=1.0),
+            NetworkConfig("dcgan", image_size=64, channels=3),
+        ),
+        dataset="celeba",
+        **_LONG,
+    ),
+    # C.4, Tables 4 and 5: 128 noise dims and five continuous codes (133) on 32×32 grayscale
+    # renders, Q a second output layer on D; Table 5's azimuth row: lr 2e-4 D / 5e-4 G, λ 0.2.
+    "faces": TrainConfig(
+        _paper("faces", noise_dim=128, categorical=(), continuous=5, lambda_cont=0.2),
+        dataset="faces",
+        lr_g=5e-4,
+        **_LONG,
+    ),
+    # The faces codes and rates at 64×64 grayscale on the DCGAN family.
+    "faces64": TrainConfig(
+        ModelConfig(
+            LatentSpec(noise_dim=128, categorical=(), continuous=5, lambda_cont=0.2),
+            NetworkConfig("dcgan", image_size=64, channels=1),
+        ),
+        dataset="faces",
+        lr_g=5e-4,
+        **_LONG,
+    ),
+    # C.5, Tables 6 and 7: 128 noise dims, three 20-way codes and one continuous code (189) on
+    # 64×64 grayscale renders (Section 7.2's text says four 20-way codes; the appendix's count,
+    # consistent with 189, is used); Table 7's rotation row: λ_cont 10, λ_cat 1.
+    "chairs": TrainConfig(
+        _paper("chairs", noise_dim=128, categorical=(20,) * 3, continuous=1, lambda_cont=10.0),
+        dataset="chairs",
+        **_LONG,
+    ),
+}
+# What `infogan presets` and `infogan train --help` say about each.
+PRESET_NOTES = {
+    "mnist": "the paper's MNIST setup (Appendix C.1)",
+    "fashion-mnist": "the MNIST networks and codes on Fashion-MNIST",
+    "svhn": "Appendix C.2; 4 continuous codes as the appendix has it (the text of Section 7.2 says 2)",
+    "celeba": "Appendix C.3, 32×32 RGB",
+    "celeba64": "CelebA's codes at 64×64 RGB on the DCGAN family",
+    "faces": "Appendix C.4, 32×32 grayscale 3D face renders, given as an image folder (--data)",
+    "faces64": "the faces setup at 64×64 grayscale on the DCGAN family, image folder (--data)",
+    "chairs": "Appendix C.5, 64×64 grayscale 3D Chairs renders, given as an image folder (--data)",
 }
 
 

@@ -10,11 +10,13 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import Tensor
 
 from infogan import __version__, checkpoint
 from infogan.config import ModelConfig, model_config_from_dict, to_dict
+from infogan.data import as_float, to_tensor
 from infogan.errors import InfoGANError
 from infogan.latent import LatentBatch, LatentSpec
 from infogan.networks import InfoGANNetworks
@@ -158,13 +160,14 @@ class InfoGAN:
             raise InfoGANError("the number of images must be at least 1")
         return self.render(self.sample_latents(n, codes=codes, seed=seed))
 
-    def encode(self, images: Tensor, *, batch_size: int = 1024) -> Encoding:
-        """Q's reading of images (N, C, H, W) in [0, 1]."""
-        if images.dim() != 4 or tuple(images.shape[1:]) != self.image_shape:
+    def encode(self, images: Tensor | np.ndarray, *, batch_size: int = 1024) -> Encoding:
+        """Q's reading of images (N, C, H, W): floats in [0, 1], or uint8 in [0, 255] (a tensor or an array)."""
+        if len(images.shape) != 4 or tuple(images.shape[1:]) != self.image_shape:
             raise InfoGANError(
                 f"images must have shape (N, {', '.join(map(str, self.image_shape))}), got {tuple(images.shape)}"
             )
-        readings = [self._read(chunk.to(self.device)) for chunk in images.split(batch_size)]
+        chunks = (images[start : start + batch_size] for start in range(0, images.shape[0], batch_size))
+        readings = [self._read(as_float(to_tensor(chunk))) for chunk in chunks]
         probabilities = {
             code.name: torch.cat([r.logits[code.index] for r in readings]).softmax(dim=1).cpu()
             for code in self.spec.codes
@@ -180,9 +183,10 @@ class InfoGAN:
         )
 
     def _read(self, images: Tensor):
+        images = images.to(self.device)
         with self._inference():
-            _, features = self.nets.discriminate(images.float())
-            return self.spec.read_q(self.nets.q_logits(images.float(), features).float())
+            _, features = self.nets.discriminate(images)
+            return self.spec.read_q(self.nets.q_logits(images, features).float())
 
     def traversal(
         self,

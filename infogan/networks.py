@@ -1,15 +1,22 @@
-"""Generator, discriminator body, D head and Q head (Chen et al., 2016, Appendix C.1)."""
+"""Generator, discriminator body, D head and Q head: the paper's networks (Chen et al., 2016,
+Appendix C, Tables 1-6) and a DCGAN-style family for other image sizes."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from itertools import pairwise
 
 import torch
 from torch import Tensor, nn
 
 from infogan.errors import InfoGANError
 
-ARCHITECTURES = ("mnist",)
+# Appendix C's networks, each fixed to its dataset's (channels, size). SVHN's Table 2 and
+# CelebA's Table 3 are the same networks; both names are kept so a checkpoint says which.
+PAPER_SHAPES = {"mnist": (1, 28), "svhn": (3, 32), "celeba": (3, 32), "faces": (1, 32), "chairs": (1, 64)}
+ARCHITECTURES = (*PAPER_SHAPES, "dcgan")
+DCGAN_SIZES = (32, 64, 128)
 
 
 @dataclass(frozen=True)
@@ -17,69 +24,225 @@ class NetworkConfig:
     """Which networks to build.
 
     Args:
-        arch: architecture family; ``mnist`` is the paper's MNIST networks (28×28, 1 channel).
+        arch: ``mnist``, ``svhn``, ``celeba``, ``faces`` or ``chairs``: the paper's networks for
+            that dataset, at its image size; ``dcgan``: a DCGAN-style family for any
+            ``image_size`` in 32, 64, 128 and 1 or 3 ``channels``.
         q_shares_body: Q is a head on D's body (the paper) rather than its own network of the
             same shape with separate weights.
+        image_size: height and width; fixed by the paper's architectures, 64 by default for dcgan.
+        channels: 1 (grayscale) or 3 (RGB); fixed by the paper's architectures, 3 by default for dcgan.
     """
 
     arch: str = "mnist"
     q_shares_body: bool = True
+    image_size: int | None = None
+    channels: int | None = None
 
     def __post_init__(self) -> None:
         if self.arch not in ARCHITECTURES:
             raise InfoGANError(f"unknown architecture {self.arch!r}; known: {', '.join(ARCHITECTURES)}")
+        channels, size = PAPER_SHAPES.get(self.arch, (3, 64))
+        if self.arch in PAPER_SHAPES and (self.image_size or size, self.channels or channels) != (size, channels):
+            raise InfoGANError(
+                f"the paper's {self.arch} networks are fixed at {size}×{size} with {channels} channel(s); "
+                "use --arch dcgan for other sizes"
+            )
+        # Stored concretely so that a checkpoint or a resume compares like with like.
+        object.__setattr__(self, "image_size", int(self.image_size or size))
+        object.__setattr__(self, "channels", int(self.channels or channels))
+        if self.arch == "dcgan" and self.image_size not in DCGAN_SIZES:
+            sizes = ", ".join(map(str, DCGAN_SIZES))
+            raise InfoGANError(f"dcgan networks come in sizes {sizes}, not {self.image_size}")
+        if self.channels not in (1, 3):
+            raise InfoGANError(f"images have 1 (grayscale) or 3 (RGB) channels, not {self.channels}")
 
     @property
     def image_shape(self) -> tuple[int, int, int]:
         """(channels, height, width) of the images this architecture makes and reads."""
-        return (1, 28, 28)
+        return (self.channels, self.image_size, self.image_size)
 
 
 def _leaky() -> nn.LeakyReLU:
-    return nn.LeakyReLU(0.1)
+    return nn.LeakyReLU(0.1)  # Appendix C: leaky rate 0.1 in every discriminator
 
 
-def mnist_generator(input_dim: int) -> nn.Sequential:
-    """FC 1024 → FC 7·7·128 → up-conv 64 → up-conv 1, sigmoid: images in [0, 1]."""
+def _up(cin: int, cout: int, *, norm: bool = True) -> list[nn.Module]:
+    """4×4 up-conv, stride 2 (doubles the size), then BN and ReLU."""
+    layers: list[nn.Module] = [nn.ConvTranspose2d(cin, cout, 4, stride=2, padding=1, bias=not norm)]
+    return [*layers, nn.BatchNorm2d(cout), nn.ReLU()] if norm else [*layers, nn.ReLU()]
+
+
+def _down(cin: int, cout: int, *, stride: int = 2, norm: bool = True) -> list[nn.Module]:
+    """4×4 conv, then BN (except on the first layer, as in DCGAN and the paper) and leaky ReLU."""
+    if stride == 2:
+        layers: list[nn.Module] = [nn.Conv2d(cin, cout, 4, stride=2, padding=1, bias=not norm)]
+    else:  # padded as TensorFlow's SAME (1 before, 2 after), which the paper's code used
+        layers = [nn.ZeroPad2d((1, 2, 1, 2)), nn.Conv2d(cin, cout, 4, bias=not norm)]
+    return [*layers, nn.BatchNorm2d(cout), _leaky()] if norm else [*layers, _leaky()]
+
+
+def _same_conv(cin: int, cout: int) -> list[nn.Module]:
+    """A stride-1 "up-conv" (size kept): a plain conv, since its learned kernel need not be flipped."""
+    return [nn.ZeroPad2d((1, 2, 1, 2)), nn.Conv2d(cin, cout, 4, bias=False), nn.BatchNorm2d(cout), nn.ReLU()]
+
+
+def _fc(fin: int, fout: int, activation: nn.Module) -> list[nn.Module]:
+    return [nn.Linear(fin, fout, bias=False), nn.BatchNorm1d(fout), activation]
+
+
+# ----- the paper's networks -------------------------------------------------------------------
+def mnist_generator(input_dim: int, base: int = 7) -> nn.Sequential:
+    """FC 1024 → FC base²·128 → up-conv 64 → up-conv 1, sigmoid: images (4·base)² in [0, 1].
+
+    ``base`` 7 is MNIST's Table 1 (28×28), 8 the 3D Faces' Table 4 (32×32).
+    """
     return nn.Sequential(
         nn.Linear(input_dim, 1024, bias=False),
         nn.BatchNorm1d(1024),
         nn.ReLU(),
-        nn.Linear(1024, 7 * 7 * 128, bias=False),
-        nn.BatchNorm1d(7 * 7 * 128),
+        nn.Linear(1024, base * base * 128, bias=False),
+        nn.BatchNorm1d(base * base * 128),
         nn.ReLU(),
-        nn.Unflatten(1, (128, 7, 7)),
-        nn.ConvTranspose2d(128, 64, 4, stride=2, padding=1, bias=False),  # (B, 64, 14, 14)
+        nn.Unflatten(1, (128, base, base)),
+        nn.ConvTranspose2d(128, 64, 4, stride=2, padding=1, bias=False),  # (B, 64, 2·base, 2·base)
         nn.BatchNorm2d(64),
         nn.ReLU(),
-        nn.ConvTranspose2d(64, 1, 4, stride=2, padding=1),  # (B, 1, 28, 28)
+        nn.ConvTranspose2d(64, 1, 4, stride=2, padding=1),  # (B, 1, 4·base, 4·base)
         nn.Sigmoid(),
     )
 
 
-def mnist_body() -> nn.Sequential:
+def mnist_body(base: int = 7) -> nn.Sequential:
     """Shared D/Q trunk: conv 64 (no BN) → conv 128 → FC 1024; features (B, 1024)."""
     return nn.Sequential(
-        nn.Conv2d(1, 64, 4, stride=2, padding=1),  # (B, 64, 14, 14)
+        nn.Conv2d(1, 64, 4, stride=2, padding=1),  # (B, 64, 2·base, 2·base)
         _leaky(),
-        nn.Conv2d(64, 128, 4, stride=2, padding=1, bias=False),  # (B, 128, 7, 7)
+        nn.Conv2d(64, 128, 4, stride=2, padding=1, bias=False),  # (B, 128, base, base)
         nn.BatchNorm2d(128),
         _leaky(),
         nn.Flatten(),
-        nn.Linear(7 * 7 * 128, 1024, bias=False),
+        nn.Linear(base * base * 128, 1024, bias=False),
         nn.BatchNorm1d(1024),
         _leaky(),
     )
 
 
-def q_head(features: int, outputs: int) -> nn.Sequential:
-    """FC 128, BN, leaky ReLU → FC to Q's output layout."""
+def svhn_generator(input_dim: int, channels: int = 3) -> nn.Sequential:
+    """Tables 2 and 3 (SVHN, CelebA): FC 2·2·448 → up-conv 256 (BN) → 128 → 64 → channels; 32×32.
+
+    The paper ends in tanh for images in [-1, 1]; a sigmoid for [0, 1] is the same map, since
+    (tanh(x) + 1) / 2 = sigmoid(2x), and keeps every model's images in [0, 1].
+    """
     return nn.Sequential(
-        nn.Linear(features, 128, bias=False),
-        nn.BatchNorm1d(128),
-        _leaky(),
-        nn.Linear(128, outputs),
+        *_fc(input_dim, 2 * 2 * 448, nn.ReLU()),
+        nn.Unflatten(1, (448, 2, 2)),
+        *_up(448, 256),  # (B, 256, 4, 4); the table puts BN after this up-conv only
+        *_up(256, 128, norm=False),  # (B, 128, 8, 8)
+        *_up(128, 64, norm=False),  # (B, 64, 16, 16)
+        nn.ConvTranspose2d(64, channels, 4, stride=2, padding=1),  # (B, C, 32, 32)
+        nn.Sigmoid(),
     )
+
+
+def chairs_generator(input_dim: int) -> nn.Sequential:
+    """Table 6 (3D Chairs): FC 1024 → FC 8·8·256 → up-conv 256, 256 (stride 1) → 128 → 64 → 1; 64×64.
+
+    The table's last up-conv has no stride, which yields 32×32 images for its 64×64 input (as
+    reimplementations note); here it has stride 2, the one change that makes 64×64.
+    """
+    return nn.Sequential(
+        *_fc(input_dim, 1024, nn.ReLU()),
+        *_fc(1024, 8 * 8 * 256, nn.ReLU()),
+        nn.Unflatten(1, (256, 8, 8)),
+        *_same_conv(256, 256),  # (B, 256, 8, 8)
+        *_same_conv(256, 256),
+        *_up(256, 128),  # (B, 128, 16, 16)
+        *_up(128, 64),  # (B, 64, 32, 32)
+        nn.ConvTranspose2d(64, 1, 4, stride=2, padding=1),  # (B, 1, 64, 64)
+        nn.Sigmoid(),
+    )
+
+
+def chairs_body() -> nn.Sequential:
+    """Table 6: conv 64 → 128 → 256 (stride 2) → 256, 256 (stride 1) → FC 1024; features (B, 1024)."""
+    return nn.Sequential(
+        *_down(1, 64, norm=False),  # (B, 64, 32, 32)
+        *_down(64, 128),  # (B, 128, 16, 16)
+        *_down(128, 256),  # (B, 256, 8, 8)
+        *_down(256, 256, stride=1),
+        *_down(256, 256, stride=1),
+        nn.Flatten(),
+        *_fc(8 * 8 * 256, 1024, _leaky()),
+    )
+
+
+# ----- the DCGAN family -----------------------------------------------------------------------
+def dcgan_widths(image_size: int) -> list[int]:
+    """Feature maps per resolution from the image down to 4×4: 64, 128, 256, ... capped at 512."""
+    return [min(64 * 2**i, 512) for i in range(int(math.log2(image_size // 4)))]
+
+
+def dcgan_generator(input_dim: int, image_size: int, channels: int) -> nn.Sequential:
+    """FC to 4×4 maps, then stride-2 up-convs (BN, ReLU) to ``image_size``, sigmoid (Radford et al., 2016)."""
+    widths = dcgan_widths(image_size)[::-1]  # e.g. [512, 256, 128, 64] for 64×64
+    layers: list[nn.Module] = [*_fc(input_dim, widths[0] * 16, nn.ReLU()), nn.Unflatten(1, (widths[0], 4, 4))]
+    for cin, cout in pairwise(widths):
+        layers += _up(cin, cout)
+    layers += [nn.ConvTranspose2d(widths[-1], channels, 4, stride=2, padding=1), nn.Sigmoid()]
+    return nn.Sequential(*layers)
+
+
+def dcgan_body(image_size: int, channels: int) -> nn.Sequential:
+    """Stride-2 convs (BN but on the first, leaky ReLU) down to 4×4, flattened: (B, 16·width).
+
+    At 32×32 with 3 channels this is also the paper's SVHN/CelebA discriminator (Tables 2, 3).
+    """
+    widths = dcgan_widths(image_size)
+    layers = _down(channels, widths[0], norm=False)
+    for cin, cout in pairwise(widths):
+        layers += _down(cin, cout)
+    return nn.Sequential(*layers, nn.Flatten())
+
+
+def q_head(features: int, outputs: int, hidden: int = 128) -> nn.Sequential:
+    """FC 128, BN, leaky ReLU → FC to Q's output layout; ``hidden=0``: a single FC."""
+    if not hidden:
+        return nn.Sequential(nn.Linear(features, outputs))
+    return nn.Sequential(*_fc(features, hidden, _leaky()), nn.Linear(hidden, outputs))
+
+
+def build_generator(config: NetworkConfig, input_dim: int) -> nn.Sequential:
+    """G for ``config``: latent vectors (B, input_dim) to images (B, C, H, W) in [0, 1]."""
+    if config.arch == "mnist":
+        return mnist_generator(input_dim)
+    if config.arch == "faces":
+        return mnist_generator(input_dim, base=8)  # Table 4 is Table 1 at 32×32
+    if config.arch in ("svhn", "celeba"):
+        return svhn_generator(input_dim)
+    if config.arch == "chairs":
+        return chairs_generator(input_dim)
+    return dcgan_generator(input_dim, config.image_size, config.channels)
+
+
+def build_body(config: NetworkConfig) -> nn.Sequential:
+    """D's (or Q's own) trunk for ``config``: images to features (B, body_features(config))."""
+    if config.arch in ("mnist", "faces"):
+        return mnist_body(base=config.image_size // 4)
+    if config.arch == "chairs":
+        return chairs_body()
+    return dcgan_body(config.image_size, config.channels)
+
+
+def body_features(config: NetworkConfig) -> int:
+    """Width of the body's output."""
+    if config.arch in ("mnist", "faces", "chairs"):
+        return 1024
+    return 16 * dcgan_widths(config.image_size)[-1]
+
+
+def q_hidden(config: NetworkConfig) -> int:
+    """Width of Q's hidden layer; 0 where Q and D differ only in their output units (Faces, Chairs)."""
+    return 0 if config.arch in ("faces", "chairs") else 128
 
 
 def init_weights(module: nn.Module) -> None:
@@ -99,11 +262,12 @@ class InfoGANNetworks(nn.Module):
     def __init__(self, config: NetworkConfig, *, latent_dim: int, q_output_dim: int) -> None:
         super().__init__()
         self.config = config
-        self.generator = mnist_generator(latent_dim)
-        self.body = mnist_body()
-        self.d_head = nn.Linear(1024, 1)
-        self.q_body = None if config.q_shares_body else mnist_body()
-        self.q_head = q_head(1024, q_output_dim)
+        features = body_features(config)
+        self.generator = build_generator(config, latent_dim)
+        self.body = build_body(config)
+        self.d_head = nn.Linear(features, 1)
+        self.q_body = None if config.q_shares_body else build_body(config)
+        self.q_head = q_head(features, q_output_dim, q_hidden(config))
         self.apply(init_weights)
 
     def discriminator_parameters(self) -> list[nn.Parameter]:
@@ -121,7 +285,7 @@ class InfoGANNetworks(nn.Module):
         return self.q_head(features)
 
     def discriminate(self, images: Tensor) -> tuple[Tensor, Tensor]:
-        """D's logit (B,) and the body features (B, 1024) that Q may share."""
+        """D's logit (B,) and the body features (B, F) that Q may share."""
         features = self.body(images)
         return self.d_head(features).squeeze(1), features
 

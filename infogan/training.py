@@ -22,8 +22,9 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from infogan import checkpoint, viz
+from infogan.batches import make_batches
 from infogan.config import TrainConfig, to_dict, to_json, train_config_from_dict
-from infogan.data import EpochSampler, ImageDataset
+from infogan.data import ImageDataset
 from infogan.distributed import World, barrier, mean_across
 from infogan.errors import InfoGANError
 from infogan.evaluation import categorical_score
@@ -120,7 +121,13 @@ class DiscriminatorPass(nn.Module):
 
 
 class Trainer:
-    """Owns the model, optimizers, sampler and run directory of one training run."""
+    """Owns the model, optimizers, batches and run directory of one training run.
+
+    Args:
+        data_mode: ``resident`` (the images as one uint8 tensor on ``device``), ``stream`` (read
+            by a DataLoader with ``workers`` processes) or ``auto`` (resident when they fit the
+            memory budget); the batches are the same in every mode.
+    """
 
     def __init__(
         self,
@@ -133,6 +140,8 @@ class Trainer:
         progress: bool = True,
         tensorboard: bool = True,
         world: World | None = None,
+        data_mode: str = "auto",
+        workers: int | None = None,
     ) -> None:
         self.config, self.run_dir, self.device = config, Path(run_dir), device
         self.world = world or World()
@@ -141,17 +150,25 @@ class Trainer:
         self.model = InfoGAN(config.model, device=device)
         self.nets, self.spec = self.model.nets, self.model.spec
         self._check_data(data)
-        self.data = data.to(device)
         if config.channels_last:
             self.nets.to(memory_format=torch.channels_last)
-            self.data = ImageDataset(self.data.images.contiguous(memory_format=torch.channels_last), self.data.labels)
         if config.compile:
             for module in (self.nets.generator, self.nets.body, self.nets.d_head, self.nets.q_head):
                 module.compile()  # in place, so state_dict keys stay those of the eager modules
         self.eval_data = eval_data if self.world.is_main else None
         # Every rank walks the same permutation and takes its own slice of a global batch.
-        global_batch = config.batch_size * self.world.size
-        self.sampler = EpochSampler(len(data), global_batch, seed=config.seed, device=device)
+        self.batches = make_batches(
+            data,
+            batch_size=config.batch_size,
+            seed=config.seed,
+            device=device,
+            rank=self.world.rank,
+            world_size=self.world.size,
+            mode=data_mode,
+            workers=workers,
+            channels_last=config.channels_last,
+        )
+        self.sampler = self.batches.sampler
         self.latent_rng = torch.Generator(device=device)
         self._d_pass, self._g_pass = self._parallel_passes()
         self.opt_d, self.opt_g = self._optimizers()
@@ -198,10 +215,8 @@ class Trainer:
 
     # ----- one step ---------------------------------------------------------------------------
     def real_batch(self, step: int) -> Tensor:
-        """This rank's slice of the global batch of training images for ``step``."""
-        indices = self.sampler.indices(step)
-        per_rank = self.config.batch_size
-        return self.data.images[indices[self.world.rank * per_rank : (self.world.rank + 1) * per_rank]]
+        """This rank's slice of the global batch of training images for ``step``, as floats."""
+        return self.batches.batch(step)
 
     def latents(self, step: int, batch_size: int) -> LatentBatch:
         """Latent draws as a pure function of (seed, step, rank), so resume needs no RNG state."""
@@ -276,10 +291,11 @@ class Trainer:
             dynamic_ncols=True,
         )
         self._started, start_step, self._eval_seconds = time.perf_counter(), self.step, 0.0
+        batches = self.batches.from_step(self.step, self.config.steps)
         try:
             with self._stop_on_signals() as stop:
                 while self.step < self.config.steps:
-                    self.means.add(self.train_step(self.real_batch(self.step)))
+                    self.means.add(self.train_step(next(batches)))
                     self.step += 1
                     bar.update(1)
                     last = self._maybe_log(bar, start_step) or last

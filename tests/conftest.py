@@ -14,6 +14,14 @@ from infogan.data import ImageDataset
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _decoded_images_cache(tmp_path_factory):
+    """Decoded image folders go to a temporary cache, never the user's."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("INFOGAN_CACHE_DIR", str(tmp_path_factory.mktemp("decoded")))
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _seeded():
     torch.manual_seed(0)

@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from torch.testing import assert_close
 
-from infogan.data import EpochSampler, data_root, find_images, load_dataset, read_images
+from infogan.data import EpochSampler, ImageDataset, as_float, data_root, find_images, load_dataset, read_images
 from infogan.errors import InfoGANError
 
 
@@ -68,3 +69,87 @@ def test_bad_image_inputs(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(InfoGANError, match="no images"):
         find_images([tmp_path / "empty"])
+
+
+# ----- named datasets in their on-disk formats ---------------------------------------------------
+def test_fashion_mnist_from_torchvision_layout(tmp_path):
+    from datasets_on_disk import write_idx_dataset
+
+    written = write_idx_dataset(tmp_path, "FashionMNIST")
+    for split in ("train", "test"):
+        data = load_dataset("fashion-mnist", split, tmp_path)
+        images, labels = written[split]
+        assert data.images.dtype == torch.uint8 and data.images.shape == (len(images), 1, 28, 28)
+        assert torch.equal(data.images[:, 0], torch.from_numpy(images))
+        assert torch.equal(data.labels, torch.from_numpy(labels).long())
+
+
+def test_svhn_from_its_mat_files(tmp_path):
+    from datasets_on_disk import write_svhn
+
+    pixels, digits = write_svhn(tmp_path, "test", n=10)
+    data = load_dataset("svhn", "test", tmp_path)
+    assert data.images.dtype == torch.uint8 and data.images.shape == (10, 3, 32, 32)
+    assert torch.equal(data.images[3], torch.from_numpy(pixels[..., 3].transpose(2, 0, 1).copy()))
+    assert data.labels.tolist() == digits.tolist()  # the .mat's 10 is the digit 0
+
+
+def test_svhn_missing_offline_says_where_files_go(tmp_path, monkeypatch):
+    import torchvision.datasets.utils as tv_utils
+
+    monkeypatch.setattr(tv_utils, "download_url", lambda *a, **k: (_ for _ in ()).throw(OSError("offline")))
+    with pytest.raises(InfoGANError, match=r"train_32x32\.mat .* in .*SVHN"):
+        load_dataset("svhn", "train", tmp_path)
+    (tmp_path / "SVHN").mkdir()
+    (tmp_path / "SVHN" / "train_32x32.mat").write_bytes(b"not a mat file")
+    with pytest.raises(InfoGANError, match=r"not SVHN's \.mat"):
+        load_dataset("svhn", "train", tmp_path)
+
+
+def test_celeba_from_torchvision_layout(tmp_path, monkeypatch):
+    from datasets_on_disk import write_celeba
+
+    monkeypatch.setenv("INFOGAN_CACHE_DIR", str(tmp_path / "cache"))
+    write_celeba(tmp_path, partition=(0, 0, 0, 0, 0, 1, 2, 2))
+    train = load_dataset("celeba", "train", tmp_path, shape=(3, 32, 32))
+    test = load_dataset("celeba", "test", tmp_path, shape=(3, 64, 64))
+    assert train.images.shape == (5, 3, 32, 32) and train.images.dtype == np.uint8
+    assert test.images.shape == (2, 3, 64, 64) and train.labels is None
+    assert 100 < train.images.mean() < 155  # uniform noise stays mid-grey through JPEG and resizing
+
+
+def test_celeba_missing_offline_says_where_files_go(tmp_path, monkeypatch):
+    from torchvision.datasets import CelebA
+
+    monkeypatch.setattr(CelebA, "download", lambda self: (_ for _ in ()).throw(RuntimeError("offline")))
+    with pytest.raises(InfoGANError, match=r"img_align_celeba/ .* list_eval_partition\.txt in .*celeba"):
+        load_dataset("celeba", "train", tmp_path)
+
+
+def test_renders_without_a_package_point_to_image_folders(tmp_path):
+    with pytest.raises(InfoGANError, match="--data FOLDER"):
+        load_dataset("chairs", "train", tmp_path)
+
+
+def test_dataset_subset_and_residency(tmp_path):
+    array = np.arange(10 * 4, dtype=np.uint8).reshape(10, 1, 2, 2)
+    np.save(tmp_path / "a.npy", array)
+    data = ImageDataset(np.load(tmp_path / "a.npy", mmap_mode="r"), torch.arange(10))
+    assert data.nbytes == 40
+    resident = data.resident()
+    assert isinstance(resident.images, torch.Tensor) and torch.equal(resident.images, torch.from_numpy(array))
+    part = data.subset(4, seed=1)
+    assert len(part) == 4 and torch.equal(part.images[:, 0, 0, 0], part.labels.to(torch.uint8) * 4)
+    assert data.subset(20) is data
+    assert as_float(torch.tensor([0, 255], dtype=torch.uint8)).tolist() == [0.0, 1.0]
+
+
+def test_images_are_scaled_to_cover_and_centre_cropped(tmp_path):
+    bands = np.zeros((30, 10), np.uint8)  # a tall image: white band in the middle rows only
+    bands[10:20] = 255
+    Image.fromarray(bands).save(tmp_path / "tall.png")
+    image = read_images([tmp_path / "tall.png"], (1, 10, 10))[0, 0]
+    assert image.min() == 1.0  # the crop kept the middle, so the black ends are gone
+    Image.fromarray(np.full((8, 8, 3), (255, 0, 0), np.uint8)).save(tmp_path / "red.png")
+    gray = read_images([tmp_path / "red.png"], (1, 4, 4))
+    assert_close(gray, torch.full((1, 1, 4, 4), 76 / 255))  # ITU-R 601 luma of pure red

@@ -93,3 +93,21 @@ def test_unknown_device():
     with pytest.raises(InfoGANError):
         resolve_device("tpu")
     assert resolve_device("cpu").type == "cpu"
+
+
+def test_other_architectures_rebuild_from_the_checkpoint(tmp_path):
+    config = ModelConfig(LatentSpec(categorical=(5,), continuous=1), NetworkConfig("dcgan", image_size=32, channels=1))
+    InfoGAN(config).save(tmp_path / "d.safetensors")
+    loaded = InfoGAN.load(tmp_path / "d.safetensors", device="cpu")
+    assert loaded.config == config and loaded.image_shape == (1, 32, 32)
+    assert loaded.generate(2, seed=0).shape == (2, 1, 32, 32)
+
+
+def test_encode_reads_uint8_tensors_and_memory_maps_as_their_floats(model, tmp_path):
+    import numpy as np
+
+    pixels = torch.randint(0, 256, (3, 1, 28, 28), dtype=torch.uint8)
+    np.save(tmp_path / "p.npy", pixels.numpy())
+    expected = model.encode(pixels.float() / 255).probabilities["c1"]
+    assert_close(model.encode(pixels).probabilities["c1"], expected)
+    assert_close(model.encode(np.load(tmp_path / "p.npy", mmap_mode="r"), batch_size=2).probabilities["c1"], expected)

@@ -70,3 +70,55 @@ def test_separate_q_has_its_own_body():
 def test_unknown_architecture():
     with pytest.raises(InfoGANError):
         NetworkConfig(arch="resnet")
+
+
+@pytest.mark.parametrize(
+    ("config", "features"),
+    [
+        (NetworkConfig("svhn"), 4096),
+        (NetworkConfig("celeba"), 4096),
+        (NetworkConfig("faces"), 1024),
+        (NetworkConfig("chairs"), 1024),
+        (NetworkConfig("dcgan", image_size=32, channels=1), 4096),
+        (NetworkConfig("dcgan", image_size=64, channels=3), 8192),
+        (NetworkConfig("dcgan", image_size=128, channels=3), 8192),
+    ],
+)
+def test_every_architecture_round_trips_its_image_shape(config, features):
+    nets = InfoGANNetworks(config, latent_dim=20, q_output_dim=7).eval()
+    with torch.no_grad():
+        images = nets.generate(torch.randn(2, 20))
+        logits, body = nets.discriminate(images)
+        q = nets.q_logits(images, body)
+    assert images.shape == (2, *config.image_shape)
+    assert images.min() >= 0 and images.max() <= 1
+    assert logits.shape == (2,) and body.shape == (2, features) and q.shape == (2, 7)
+
+
+def test_paper_tables_for_svhn_faces_and_chairs():
+    svhn = InfoGANNetworks(NetworkConfig("svhn"), latent_dim=168, q_output_dim=44)
+    assert svhn.generator[0].out_features == 2 * 2 * 448  # Table 2: FC 2×2×448
+    up = [m for m in svhn.generator if isinstance(m, nn.ConvTranspose2d)]
+    assert [m.out_channels for m in up] == [256, 128, 64, 3]
+    assert sum(isinstance(m, nn.BatchNorm2d) for m in svhn.generator) == 1  # BN after the first up-conv only
+    assert [m.out_channels for m in svhn.body if isinstance(m, nn.Conv2d)] == [64, 128, 256]
+    assert svhn.q_head[0].out_features == 128
+    faces = InfoGANNetworks(NetworkConfig("faces"), latent_dim=133, q_output_dim=5)
+    assert faces.generator[3].out_features == 8 * 8 * 128  # Table 4: FC 8×8×128
+    assert len(faces.q_head) == 1  # Q differs from D only in its output units
+    chairs = InfoGANNetworks(NetworkConfig("chairs"), latent_dim=189, q_output_dim=61)
+    convs = [m for m in chairs.body if isinstance(m, nn.Conv2d)]
+    assert [(m.out_channels, m.stride[0]) for m in convs] == [(64, 2), (128, 2), (256, 2), (256, 1), (256, 1)]
+    assert len(chairs.q_head) == 1
+
+
+def test_architecture_sizes_are_checked_and_stored_concretely():
+    assert NetworkConfig("svhn").image_shape == (3, 32, 32)
+    assert NetworkConfig("dcgan").image_shape == (3, 64, 64)
+    assert NetworkConfig("chairs", image_size=64, channels=1) == NetworkConfig("chairs")
+    with pytest.raises(InfoGANError, match="--arch dcgan"):
+        NetworkConfig("svhn", image_size=64)
+    with pytest.raises(InfoGANError, match="sizes 32, 64, 128"):
+        NetworkConfig("dcgan", image_size=48)
+    with pytest.raises(InfoGANError, match="channels"):
+        NetworkConfig("dcgan", channels=2)

@@ -101,16 +101,17 @@ def test_training_is_deterministic_under_a_seed(tiny_config, tiny_data, tmp_path
         assert_close(runs[0][key], runs[1][key])
 
 
-def test_resume_continues_exactly(tiny_config, tiny_data, tmp_path):
+@pytest.mark.parametrize("data_mode", ["resident", "stream"])
+def test_resume_continues_exactly(tiny_config, tiny_data, tmp_path, data_mode):
     straight = Trainer(tiny_config, tmp_path / "straight", tiny_data, device=CPU, progress=False, tensorboard=False)
     straight.fit()
 
-    first = Trainer(
-        tiny_config.replace(steps=2), tmp_path / "split", tiny_data, device=CPU, progress=False, tensorboard=False
-    )
+    # The split run streams its data in one case: the batches, and so the weights, must not differ.
+    split = {"device": CPU, "progress": False, "tensorboard": False, "data_mode": data_mode, "workers": 0}
+    first = Trainer(tiny_config.replace(steps=2), tmp_path / "split", tiny_data, **split)
     first.fit()
     torch.manual_seed(999)  # a resumed process starts with other global RNG state
-    second = Trainer(tiny_config, tmp_path / "split", tiny_data, device=CPU, progress=False, tensorboard=False)
+    second = Trainer(tiny_config, tmp_path / "split", tiny_data, **split)
     second.restore(tmp_path / "split")
     assert second.step == 2
     assert second.opt_g.param_groups[0]["lr"] == tiny_config.lr_g

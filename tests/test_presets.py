@@ -1,0 +1,63 @@
+"""Every preset trains on its dataset, read from tiny synthetic files in the dataset's own format."""
+
+import math
+
+import pytest
+import torch
+from datasets_on_disk import write_celeba, write_idx_dataset, write_image_folder, write_svhn
+
+from infogan.config import PRESETS, preset, to_dict, train_config_from_dict
+from infogan.data import load_dataset
+from infogan.training import Trainer
+
+
+def _write(dataset, root):
+    """The dataset's files under ``root``; for the renders no package ships, an image folder."""
+    if dataset in ("mnist", "fashion-mnist"):
+        write_idx_dataset(root, "MNIST" if dataset == "mnist" else "FashionMNIST")
+    elif dataset == "svhn":
+        write_svhn(root, "train", n=10)
+    elif dataset == "celeba":
+        write_celeba(root, partition=(0,) * 6 + (2,))
+    else:
+        write_image_folder(root / "renders")
+        return root / "renders"
+    return None
+
+
+@pytest.mark.parametrize("name", list(PRESETS))
+def test_every_preset_trains_a_step_on_its_data(name, tmp_path):
+    config = preset(name)
+    folder = _write(config.dataset, tmp_path)
+    if folder is not None:
+        config = config.replace(dataset="folder", data_path=str(folder))
+    shape = config.model.network.image_shape
+    data = load_dataset(config.dataset, "train", tmp_path, folder=config.data_path, shape=shape)
+    assert tuple(data.images.shape[1:]) == shape and len(data) >= 5
+    config = config.replace(batch_size=4, steps=1, eval_every=0)
+    trainer = Trainer(config, tmp_path / "run", data, device=torch.device("cpu"), progress=False, tensorboard=False)
+    scalars = trainer.train_step(trainer.real_batch(0))
+    assert all(math.isfinite(float(v.detach())) for v in scalars.values())
+    assert {f"mi/{c.name}" for c in config.model.latent.codes} <= set(scalars)
+
+
+def test_presets_follow_the_appendix_input_sizes():
+    # Appendix C: G's input is 74 (MNIST), 168 (SVHN), 228 (CelebA), 133 (Faces), 189 (Chairs).
+    sizes = {name: config.model.latent.input_dim for name, config in PRESETS.items()}
+    assert sizes == {
+        "mnist": 74,
+        "fashion-mnist": 74,
+        "svhn": 168,
+        "celeba": 228,
+        "celeba64": 228,
+        "faces": 133,
+        "faces64": 133,
+        "chairs": 189,
+    }
+    assert preset("faces").lr_g == 5e-4 and preset("chairs").model.latent.lambda_cont == 10.0
+
+
+@pytest.mark.parametrize("name", list(PRESETS))
+def test_presets_round_trip_through_json(name):
+    config = preset(name)
+    assert train_config_from_dict(to_dict(config)) == config
