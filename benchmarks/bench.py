@@ -117,9 +117,8 @@ def reference_step(batch: int, data: ImageDataset) -> Callable[[], None]:
     return step
 
 
-def flops_per_image(trainer: Trainer, batch: int) -> float:
-    """FLOPs of one training step divided by the batch size."""
-    step = trainer_step(trainer)
+def flops_per_image(step: Callable[[], None], batch: int) -> float:
+    """FLOPs of one call of ``step`` divided by the batch size."""
     with FlopCounterMode(display=False) as counter:
         step()
     return counter.get_total_flops() / batch
@@ -150,10 +149,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for batch in args.batches:
             base = preset("mnist").replace(batch_size=batch)
-            flops = flops_per_image(trainer_for(base, data, Path(tmp) / "flops"), batch)
+            # The trainer skips D's weight gradients in G's step; the reference computes them.
+            flops = flops_per_image(trainer_step(trainer_for(base, data, Path(tmp) / "flops")), batch)
+            reference_flops = flops_per_image(reference_step(batch, data), batch)
             timing = {"warmup": args.warmup, "windows": args.windows, "steps": args.steps}
             reference = images_per_second(reference_step(batch, data), batch, **timing)
-            rows.append({"batch": batch, "setting": "reference", "images_per_s": reference, "flops_per_image": flops})
+            rows.append(
+                {"batch": batch, "setting": "reference", "images_per_s": reference, "flops_per_image": reference_flops}
+            )
             for name in args.settings:
                 trainer = trainer_for(base.replace(**SETTINGS[name]), data, Path(tmp) / name)
                 rate = images_per_second(trainer_step(trainer), batch, **timing)
