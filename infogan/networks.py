@@ -7,7 +7,6 @@ import math
 from dataclasses import dataclass
 from itertools import pairwise
 
-import torch
 from torch import Tensor, nn
 
 from infogan.errors import InfoGANError
@@ -297,9 +296,3 @@ class InfoGANNetworks(nn.Module):
 def count_parameters(module: nn.Module) -> int:
     """Number of trainable scalars."""
     return sum(p.numel() for p in module.parameters() if p.requires_grad)
-
-
-@torch.no_grad()
-def copy_weights(source: nn.Module, target: nn.Module) -> None:
-    """Load ``source``'s tensors into ``target`` in place."""
-    target.load_state_dict(source.state_dict())
