@@ -235,9 +235,6 @@ class InfoGAN:
     def information_bounds(self, n: int = 10_000, *, seed: int = 0) -> dict[str, float]:
         """L_I per code (nats) on ``n`` fresh samples: H(c) minus Q's cross-entropy."""
         latents = self.sample_latents(n, seed=seed)
-        images = self.render(latents)
-        with self._inference():
-            _, features = self.nets.discriminate(images)
-            reading = self.spec.read_q(self.nets.q_logits(images, features).float())
-            terms = self.spec.information_terms(reading, latents)
-            return {k: float(v) for k, v in self.spec.mutual_information_bounds(terms).items()}
+        reading = self._read(self.render(latents))
+        terms = self.spec.information_terms(reading, latents)
+        return {k: float(v) for k, v in self.spec.mutual_information_bounds(terms).items()}
