@@ -92,6 +92,15 @@ _TRAIN_OPTIONS: dict[str, tuple[str, dict[str, Any]]] = {
     "checkpoint_every": ("--checkpoint-every", {"type": _positive_int, "help": "steps between checkpoints"}),
     "eval_every": ("--eval-every", {"type": int, "help": "steps between test-set scores (0: off)"}),
     "precision": ("--precision", {"choices": ["fp32", "bf16"], "help": "bf16: bfloat16 autocast (fp32 weights)"}),
+    "instance_noise": (
+        "--instance-noise",
+        {"type": float, "help": "σ of Gaussian noise on D's inputs, decaying to 0 by the last step (0: off)"},
+    ),
+    "label_smoothing": ("--label-smoothing", {"type": float, "help": "D's target for real images is 1 minus this"}),
+    "consistency": (
+        "--consistency",
+        {"type": float, "help": "weight of the categorical information loss on randomly warped fakes (0: off)"},
+    ),
 }
 _NETWORK_OPTIONS: dict[str, tuple[str, dict[str, Any]]] = {
     "arch": ("--arch", {"choices": list(ARCHITECTURES), "help": "networks: the paper's for a dataset, or dcgan"}),
@@ -130,6 +139,9 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--separate-q", action="store_true", default=None, help="Q gets its own body instead of sharing D's"
+    )
+    parser.add_argument(
+        "--spectral-norm", action="store_true", default=None, help="spectral normalisation in D's layers"
     )
     parser.add_argument(
         "--plain-gan",
@@ -183,6 +195,8 @@ def _requested_config(args: argparse.Namespace, base: TrainConfig) -> TrainConfi
             changes[flag] = True
     if args.separate_q:
         network["q_shares_body"] = False
+    if args.spectral_norm:
+        network["spectral_norm"] = True
     if args.data:
         changes |= {"dataset": "folder", "data_path": str(Path(args.data).expanduser().resolve())}
     return base.replace(latent=latent, network=network, **changes)

@@ -45,6 +45,13 @@ class TrainConfig:
             and the losses stay float32).
         channels_last: keep images and conv weights in NHWC layout.
         compile: ``torch.compile`` each network (pays off only on long runs).
+        instance_noise: σ of Gaussian noise added to every image D sees (Sønderby et al., 2017),
+            decaying linearly to 0 at the last step; 0 turns it off.
+        label_smoothing: one-sided label smoothing (Salimans et al., 2016): D's target for real
+            images is 1 - label_smoothing.
+        consistency: weight of the categorical information loss on randomly warped fakes
+            (:mod:`infogan.augment`), for Q and G: the categories must survive a small rotation,
+            shift and zoom, so G cannot keep them in slant or position; 0 turns it off.
     """
 
     model: ModelConfig = field(default_factory=ModelConfig)
@@ -66,6 +73,9 @@ class TrainConfig:
     precision: Precision = "fp32"
     channels_last: bool = False
     compile: bool = False
+    instance_noise: float = 0.0
+    label_smoothing: float = 0.0
+    consistency: float = 0.0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "betas", tuple(float(b) for b in self.betas))
@@ -80,6 +90,10 @@ class TrainConfig:
             raise InfoGANError("eval-every must be >= 0 (0 turns evaluation off)")
         if min(self.lr_d, self.lr_g, self.lr_q) <= 0:
             raise InfoGANError("learning rates must be positive")
+        if self.instance_noise < 0 or self.consistency < 0:
+            raise InfoGANError("instance-noise and consistency must be >= 0")
+        if not 0 <= self.label_smoothing < 0.5:
+            raise InfoGANError("label-smoothing must lie in [0, 0.5)")
         if not all(0 <= b < 1 for b in self.betas):
             raise InfoGANError("Adam betas must lie in [0, 1)")
         if (self.dataset == "folder") != (self.data_path is not None):

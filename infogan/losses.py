@@ -5,10 +5,14 @@ import torch.nn.functional as F
 from torch import Tensor
 
 
-def discriminator_loss(real_logits: Tensor, fake_logits: Tensor) -> Tensor:
-    """-log D(x) - log(1 - D(G(z))), averaged over each batch."""
+def discriminator_loss(real_logits: Tensor, fake_logits: Tensor, *, real_target: float = 1.0) -> Tensor:
+    """-log D(x) - log(1 - D(G(z))), averaged over each batch.
+
+    ``real_target`` below 1 is one-sided label smoothing: D is never pushed to certainty on real
+    images, while fakes keep the target 0.
+    """
     real_logits, fake_logits = real_logits.float(), fake_logits.float()  # stable under bf16 autocast
-    real = F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))
+    real = F.binary_cross_entropy_with_logits(real_logits, torch.full_like(real_logits, real_target))
     fake = F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
     return real + fake
 

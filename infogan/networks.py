@@ -30,12 +30,15 @@ class NetworkConfig:
             same shape with separate weights.
         image_size: height and width; fixed by the paper's architectures, 64 by default for dcgan.
         channels: 1 (grayscale) or 3 (RGB); fixed by the paper's architectures, 3 by default for dcgan.
+        spectral_norm: spectral normalisation (Miyato et al., 2018) on every conv and linear
+            layer of D's body and head (and Q's own body), which bounds D's Lipschitz constant.
     """
 
     arch: str = "mnist"
     q_shares_body: bool = True
     image_size: int | None = None
     channels: int | None = None
+    spectral_norm: bool = False
 
     def __post_init__(self) -> None:
         if self.arch not in ARCHITECTURES:
@@ -255,6 +258,11 @@ def init_weights(module: nn.Module) -> None:
         nn.init.zeros_(module.bias)
 
 
+def _add_spectral_norm(module: nn.Module) -> None:
+    if isinstance(module, (nn.Conv2d, nn.Linear)):
+        nn.utils.parametrizations.spectral_norm(module)
+
+
 class InfoGANNetworks(nn.Module):
     """G, D's body and head, and Q's head (with its own body when not shared)."""
 
@@ -268,6 +276,10 @@ class InfoGANNetworks(nn.Module):
         self.q_body = None if config.q_shares_body else build_body(config)
         self.q_head = q_head(features, q_output_dim, q_hidden(config))
         self.apply(init_weights)
+        if config.spectral_norm:
+            for module in (self.body, self.d_head, self.q_body):
+                if module is not None:
+                    module.apply(_add_spectral_norm)
 
     def discriminator_parameters(self) -> list[nn.Parameter]:
         """D's body and head: what the GAN loss trains on the discriminator side."""
@@ -278,7 +290,7 @@ class InfoGANNetworks(nn.Module):
         own_body = list(self.q_body.parameters()) if self.q_body is not None else []
         return [*own_body, *self.q_head.parameters()]
 
-    def q_logits(self, images: Tensor, body_features: Tensor) -> Tensor:
+    def q_logits(self, images: Tensor, body_features: Tensor | None) -> Tensor:
         """Q's raw output (B, q_output_dim), reusing D's features when Q shares the body."""
         features = body_features if self.q_body is None else self.q_body(images)
         return self.q_head(features)

@@ -22,12 +22,13 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from infogan import checkpoint, viz
+from infogan.augment import random_affine
 from infogan.batches import make_batches
 from infogan.config import TrainConfig, to_dict, to_json, train_config_from_dict
 from infogan.data import ImageDataset
 from infogan.distributed import World, barrier, mean_across
 from infogan.errors import InfoGANError
-from infogan.evaluation import categorical_score
+from infogan.evaluation import categorical_score, real_data_information
 from infogan.latent import LatentBatch
 from infogan.losses import discriminator_loss, generator_loss
 from infogan.model import InfoGAN
@@ -35,6 +36,7 @@ from infogan.networks import InfoGANNetworks
 from infogan.reporting import Reporter
 
 CONFIG_NAME = "config.json"
+SELECTION_IMAGES = 5000
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,10 @@ class RunningMeans:
         return not self.sums or bool(torch.isfinite(torch.stack(list(self.sums.values()))).all())
 
 
+def _sum(first: Tensor, second: Tensor | None) -> Tensor:
+    return first if second is None else first + second
+
+
 def _finite_everywhere(local: bool, world: World) -> bool:
     """True only if ``local`` holds on every rank, so that all ranks stop together."""
     return bool(mean_across(torch.tensor(float(local)), world) == 1.0)
@@ -109,15 +115,23 @@ class DiscriminatorPass(nn.Module):
         self.body, self.d_head, self.q_body, self.q_head = nets.body, nets.d_head, nets.q_body, nets.q_head
         self.info_reaches_body = info_reaches_body
 
-    def forward(self, real: Tensor, fake: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        """Real and fake logits (B,), and Q's raw output on the fakes (B, q_output_dim)."""
+    def forward(
+        self, real: Tensor, fake: Tensor, warped: Tensor | None = None
+    ) -> tuple[Tensor, Tensor, Tensor, Tensor | None]:
+        """Real and fake logits (B,), Q's raw output on the fakes (B, q_output_dim), and on
+        ``warped`` fakes when given (the consistency option)."""
         real_logits = self.d_head(self.body(real)).squeeze(1)
         features = self.body(fake)
         fake_logits = self.d_head(features).squeeze(1)
+        q_output = self._q(fake, features)
+        q_warped = None if warped is None else self._q(warped, None if self.q_body is not None else self.body(warped))
+        return real_logits, fake_logits, q_output, q_warped
+
+    def _q(self, images: Tensor, features: Tensor | None) -> Tensor:
+        if self.q_body is not None:
+            return self.q_head(self.q_body(images))
         # 'body' lets the information loss shape D's shared body, as the official code does.
-        q_features = features if self.info_reaches_body else features.detach()
-        q_output = self.q_head(q_features if self.q_body is None else self.q_body(fake))
-        return real_logits, fake_logits, q_output
+        return self.q_head(features if self.info_reaches_body else features.detach())
 
 
 class Trainer:
@@ -156,6 +170,8 @@ class Trainer:
             for module in (self.nets.generator, self.nets.body, self.nets.d_head, self.nets.q_head):
                 module.compile()  # in place, so state_dict keys stay those of the eager modules
         self.eval_data = eval_data if self.world.is_main else None
+        # Unlabelled training images for the label-free score logged beside the test scores.
+        self._selection_images = data.subset(SELECTION_IMAGES, seed=config.seed).images if self.world.is_main else None
         # Every rank walks the same permutation and takes its own slice of a global batch.
         self.batches = make_batches(
             data,
@@ -232,23 +248,53 @@ class Trainer:
         g_scalars = self._generator_step(fake, latents)
         return d_scalars | g_scalars
 
+    def instance_noise_sigma(self) -> float:
+        """σ of the instance noise at the current step: linear decay from its setting to 0."""
+        return self.config.instance_noise * max(0.0, 1.0 - self.step / self.config.steps)
+
+    def _as_seen_by_d(self, images: Tensor) -> Tensor:
+        """Images with this step's instance noise, drawn from the step-seeded latent stream."""
+        sigma = self.instance_noise_sigma()
+        if sigma == 0:
+            return images
+        noise = torch.randn(images.shape, generator=self.latent_rng, device=images.device, dtype=images.dtype)
+        return images + sigma * noise
+
+    def _warped(self, fake: Tensor) -> Tensor | None:
+        """The fakes under small random warps, for the consistency term (None when it is off)."""
+        return random_affine(fake, self.latent_rng) if self.config.consistency > 0 else None
+
+    def _consistency_loss(self, q_warped: Tensor | None, latents: LatentBatch) -> Tensor | None:
+        """consistency × the categorical NLLs of Q's reading of the warped fakes."""
+        if q_warped is None:
+            return None
+        terms = self.spec.information_terms(self.spec.read_q(q_warped), latents)
+        return self.config.consistency * torch.stack(terms.categorical_nll).sum()
+
     def discriminator_losses(self, real: Tensor, fake: Tensor, latents: LatentBatch) -> StepLosses:
         """D's GAN loss and Q's information loss on detached fakes (without stepping)."""
-        real_logits, fake_logits, q_output = self._d_pass(real, fake)
-        gan = discriminator_loss(real_logits, fake_logits)
+        real, fake = self._as_seen_by_d(real), self._as_seen_by_d(fake)
+        real_logits, fake_logits, q_output, q_warped = self._d_pass(real, fake, self._warped(fake))
+        gan = discriminator_loss(real_logits, fake_logits, real_target=1.0 - self.config.label_smoothing)
         terms = self.spec.information_terms(self.spec.read_q(q_output), latents)
         scalars = {f"mi/{k}": v for k, v in self.spec.mutual_information_bounds(terms).items()}
         scalars |= {"D/real": real_logits.sigmoid().mean(), "D/fake": fake_logits.sigmoid().mean()}
-        return StepLosses(gan, self.spec.information_loss(terms), scalars)
+        info = _sum(self.spec.information_loss(terms), self._consistency_loss(q_warped, latents))
+        return StepLosses(gan, info, scalars)
 
     def generator_losses(self, fake: Tensor, latents: LatentBatch) -> StepLosses:
         """G's non-saturating loss and, unless plain GAN, its information loss (Eq. 6)."""
         # D and Q are frozen here, so they run outside DDP: only G's gradients need syncing.
+        fake = self._as_seen_by_d(fake)
         fake_logits, features = self.nets.discriminate(fake)
-        info = None
-        if not self.config.plain_gan:
-            reading = self.spec.read_q(self.nets.q_logits(fake, features))
-            info = self.spec.information_loss(self.spec.information_terms(reading, latents))
+        if self.config.plain_gan:
+            return StepLosses(generator_loss(fake_logits), None, {})
+        reading = self.spec.read_q(self.nets.q_logits(fake, features))
+        info = self.spec.information_loss(self.spec.information_terms(reading, latents))
+        warped = self._warped(fake)
+        if warped is not None:
+            q_warped = self.nets.q_logits(warped, self.nets.body(warped) if self.nets.q_body is None else None)
+            info = _sum(info, self._consistency_loss(q_warped, latents))
         return StepLosses(generator_loss(fake_logits), info, {})
 
     def _discriminator_step(self, real: Tensor, fake: Tensor, latents: LatentBatch) -> dict[str, Tensor]:
@@ -366,11 +412,14 @@ class Trainer:
             ) from None
 
     def _maybe_evaluate(self) -> None:
-        if self.eval_data is None or not self._due(self.config.eval_every):
+        if self._selection_images is None or not self._due(self.config.eval_every):
             return
         started, scores = time.perf_counter(), {}
         for code in self.spec.codes:
-            if code.kind == "categorical":
+            if code.kind != "categorical":
+                continue
+            scores[f"eval/{code.name}_real_mi"] = real_data_information(self.model, self._selection_images, code.name)
+            if self.eval_data is not None:
                 score = categorical_score(self.model, self.eval_data, code.name)
                 scores |= {f"eval/{code.name}_accuracy": score.accuracy, f"eval/{code.name}_nmi": score.nmi}
         self.nets.train()
