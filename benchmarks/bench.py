@@ -6,6 +6,9 @@ setting and of a plain fp32 eager reference loop, sampling and encoding throughp
 resident memory. Prints a table and writes JSON.
 
     python benchmarks/bench.py --out benchmarks/results/bench.json
+    python benchmarks/bench.py --device cuda --out benchmarks/results/bench_cuda.json
+
+On a GPU, timed windows end with a synchronisation and peak memory is the GPU's.
 """
 
 from __future__ import annotations
@@ -34,17 +37,30 @@ SETTINGS: dict[str, dict[str, object]] = {
     "fp32+channels_last": {"channels_last": True},
     "bf16": {"precision": "bf16"},
     "bf16+channels_last": {"precision": "bf16", "channels_last": True},
+    "fp32+compile": {"compile": True},
+    "bf16+compile": {"precision": "bf16", "compile": True},
 }
+DEFAULT_SETTINGS = ["fp32", "fp32+channels_last", "bf16", "bf16+channels_last"]
+DEVICE = torch.device("cpu")  # set by --device
+
+
+def synchronize() -> None:
+    if DEVICE.type == "cuda":
+        torch.cuda.synchronize(DEVICE)
 
 
 def matmul_gflops(dtype: torch.dtype, size: int = 2048, repeats: int = 10) -> float:
     """Sustained GFLOP/s of a square matrix product in ``dtype``."""
-    a, b = torch.randn(size, size, dtype=dtype), torch.randn(size, size, dtype=dtype)
+    if DEVICE.type == "cuda":
+        size, repeats = 8192, 20
+    a, b = (torch.randn(size, size, dtype=dtype, device=DEVICE) for _ in range(2))
     for _ in range(2):
         a @ b
+    synchronize()
     start = time.perf_counter()
     for _ in range(repeats):
         a @ b
+    synchronize()
     return 2 * size**3 * repeats / (time.perf_counter() - start) / 1e9
 
 
@@ -54,20 +70,22 @@ def images_per_second(step: Callable[[], None], batch: int, *, warmup: int, wind
         step()
     rates = []
     for _ in range(windows):
+        synchronize()
         start = time.perf_counter()
         for _ in range(steps):
             step()
+        synchronize()
         rates.append(steps * batch / (time.perf_counter() - start))
     return statistics.median(rates)
 
 
 def synthetic_mnist(n: int = 4096) -> ImageDataset:
     """MNIST-shaped random images: throughput does not depend on pixel values."""
-    return ImageDataset(torch.rand(n, 1, 28, 28, generator=torch.Generator().manual_seed(0)))
+    return ImageDataset(torch.rand(n, 1, 28, 28, generator=torch.Generator().manual_seed(0)).to(DEVICE))
 
 
 def trainer_for(config: TrainConfig, data: ImageDataset, run_dir: Path) -> Trainer:
-    return Trainer(config, run_dir, data, device=torch.device("cpu"), progress=False, tensorboard=False)
+    return Trainer(config, run_dir, data, device=DEVICE, progress=False, tensorboard=False)
 
 
 def trainer_step(trainer: Trainer) -> Callable[[], None]:
@@ -83,7 +101,7 @@ def trainer_step(trainer: Trainer) -> Callable[[], None]:
 def reference_step(batch: int, data: ImageDataset) -> Callable[[], None]:
     """The straightforward loop: fp32 eager, torch.optim.Adam, one D step then one G step."""
     config = preset("mnist")
-    model = InfoGAN(config.model)
+    model = InfoGAN(config.model, device=DEVICE)
     nets, spec = model.nets.train(), model.spec
     opt_d = torch.optim.Adam(
         [*nets.body.parameters(), *nets.d_head.parameters(), *nets.q_head.parameters()],
@@ -97,8 +115,8 @@ def reference_step(batch: int, data: ImageDataset) -> Callable[[], None]:
         return spec.information_loss(spec.information_terms(reading, latents))
 
     def step() -> None:
-        real = data.images[torch.randint(len(data), (batch,))]
-        latents = spec.sample(batch)
+        real = data.images[torch.randint(len(data), (batch,), device=DEVICE)]
+        latents = spec.sample(batch, device=DEVICE)
         fake = nets.generator(spec.generator_input(latents))
         opt_d.zero_grad()
         real_logits, fake_features = nets.d_head(nets.body(real)), nets.body(fake.detach())
@@ -125,7 +143,7 @@ def flops_per_image(step: Callable[[], None], batch: int) -> float:
 
 
 def inference_rates(batch: int, repeats: int) -> dict[str, float]:
-    model = InfoGAN(preset("mnist").model)
+    model = InfoGAN(preset("mnist").model, device=DEVICE)
     images = model.generate(batch, seed=0)
     sample = images_per_second(lambda: model.generate(batch, seed=1), batch, warmup=1, windows=3, steps=repeats)
     encode = images_per_second(lambda: model.encode(images), batch, warmup=1, windows=3, steps=repeats)
@@ -135,12 +153,15 @@ def inference_rates(batch: int, repeats: int) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batches", type=int, nargs="+", default=[64, 128])
-    parser.add_argument("--settings", nargs="+", default=list(SETTINGS), choices=list(SETTINGS))
+    parser.add_argument("--settings", nargs="+", default=DEFAULT_SETTINGS, choices=list(SETTINGS))
+    parser.add_argument("--device", default="cpu", help="cpu (default) or cuda")
     parser.add_argument("--windows", type=int, default=5)
     parser.add_argument("--steps", type=int, default=8, help="steps per timed window")
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/bench.json"))
     args = parser.parse_args()
+    global DEVICE
+    DEVICE = torch.device(args.device)
 
     torch.manual_seed(0)
     data = synthetic_mnist()
@@ -171,6 +192,7 @@ def main() -> None:
     result = {
         "machine": {
             "platform": platform.platform(),
+            "device": torch.cuda.get_device_name(DEVICE) if DEVICE.type == "cuda" else "cpu",
             "processor": platform.processor() or platform.machine(),
             "threads": torch.get_num_threads(),
             "torch": torch.__version__,
@@ -180,6 +202,8 @@ def main() -> None:
         "inference_batch_1024": inference,
         "peak_rss_mib": peak_rss_mib,
     }
+    if DEVICE.type == "cuda":
+        result["peak_gpu_memory_mib"] = torch.cuda.max_memory_allocated(DEVICE) / 2**20
     print_table(result)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1) + "\n")
@@ -188,6 +212,7 @@ def main() -> None:
 
 def print_table(result: dict) -> None:
     ceilings = result["ceilings"]
+    print(f"device: {result['machine']['device']}")
     print(
         f"matmul ceilings: fp32 {ceilings['fp32_gflops']:.0f} GFLOP/s, bf16 {ceilings['bf16_gflops']:.0f} GFLOP/s"
         f" ({result['machine']['threads']} threads)"

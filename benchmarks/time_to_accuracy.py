@@ -54,29 +54,40 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=5000)
     parser.add_argument("--eval-every", type=int, default=100)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default="cpu", help="cpu (default) or cuda")
+    parser.add_argument("--options", default="{}", help="extra TrainConfig fields as JSON, e.g. '{\"batch_size\": 64}'")
     parser.add_argument("--runs", type=Path, default=Path("runs/time-to-accuracy"))
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/time_to_accuracy.json"))
     args = parser.parse_args()
 
+    device = torch.device(args.device)
+    extra = json.loads(args.options)
     train, test = load_dataset("mnist", "train", args.data_root), load_dataset("mnist", "test", args.data_root)
     results = {}
     for name in args.settings:
         config = preset("mnist").replace(
-            steps=args.steps, seed=args.seed, eval_every=args.eval_every, checkpoint_every=args.steps, **SETTINGS[name]
+            steps=args.steps,
+            seed=args.seed,
+            eval_every=args.eval_every,
+            checkpoint_every=args.steps,
+            **SETTINGS[name] | extra,
         )
         run_dir = args.runs / f"{name}-seed{args.seed}"
         shutil.rmtree(run_dir, ignore_errors=True)  # a fresh run: metrics.jsonl is appended to
-        Trainer(config, run_dir, train, device=torch.device("cpu"), eval_data=test, progress=False).fit()
+        Trainer(config, run_dir, train, device=device, eval_data=test, progress=False).fit()
         records = read_metrics(run_dir)
         final = [r for r in records if "eval/c1_accuracy" in r][-1]
         results[name] = {
             "crossings": first_crossings(records, config.batch_size),
             "final_accuracy": final["eval/c1_accuracy"],
             "steps": args.steps,
+            "options": extra,
+            "train_seconds": round(final["time/elapsed_s"] - final["time/eval_s"], 1),
         }
         print(name, json.dumps(results[name]))
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"threads": torch.get_num_threads(), "results": results}, indent=1) + "\n")
+    summary = {"device": str(device), "threads": torch.get_num_threads(), "results": results}
+    args.out.write_text(json.dumps(summary, indent=1) + "\n")
 
 
 if __name__ == "__main__":
