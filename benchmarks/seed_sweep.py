@@ -201,6 +201,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=None, help="CPU threads per run (default: cores / jobs)")
     parser.add_argument("--device", default="auto", help="device of every run (auto)")
     parser.add_argument("--deadline", type=float, default=None, help="start no run after this many seconds")
+    parser.add_argument("--collect-only", action="store_true", help="train nothing: report the finished runs")
     parser.add_argument("--train-args", default="", help="options added to every run, e.g. '--steps 2000'")
     args = parser.parse_args(argv)
 
@@ -213,6 +214,8 @@ def main(argv: list[str] | None = None) -> int:
     env = os.environ | {"OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
     common = ["--eval-every", "250", "--no-progress", "--device", args.device, *shlex.split(args.train_args)]
     deadline = time.time() + (args.deadline if args.deadline is not None else math.inf)
+    if args.collect_only:
+        deadline = -math.inf
     # Seeds outermost, so that a sweep cut short has every variant on its first seeds.
     jobs = [Job(v, opts, s, out / v / f"seed{s}") for s in seeds for v, opts in variants.items()]
     with ThreadPoolExecutor(args.jobs) as pool:
