@@ -29,6 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from infogan.metrics.clustering import confused_pairs
 from infogan.reporting import read_metrics
 
 TARGET_MEDIAN, TARGET_WORST, TARGET_MI_FRACTION = 0.97, 0.95, 0.99
@@ -55,6 +56,7 @@ class RunResult:
     wall_s: float
     images_seen: int
     confusion: list[list[int]]
+    confused: list[tuple[int, int, float]]  # digit pairs the clusters mix (overlap >= 0.2)
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -71,7 +73,7 @@ def parse_variant(text: str) -> tuple[str, tuple[str, ...]]:
     return name.strip(), tuple(shlex.split(options))
 
 
-def run_job(job: Job, common: list[str], env: dict[str, str], deadline: float) -> float | None:
+def run_job(job: Job, common: list[str], env: dict[str, str], deadline: float, eval_samples: int) -> float | None:
     """Train (or resume) and evaluate one run; returns its training wall time, None if skipped."""
     evaluation = job.run_dir / "evaluation.json"
     timing = job.run_dir / "sweep_wall_s.json"
@@ -93,6 +95,7 @@ def run_job(job: Job, common: list[str], env: dict[str, str], deadline: float) -
         return None
     device = common[common.index("--device") + 1]
     evaluate = [*cli, "evaluate", str(job.run_dir), "--dataset", "mnist", "--device", device]
+    evaluate += ["--samples", str(eval_samples)]
     if subprocess.run(evaluate, env=env, stdout=subprocess.DEVNULL, stderr=log).returncode != 0:
         return None
     timing.write_text(json.dumps({"wall_s": wall}))
@@ -117,6 +120,7 @@ def collect(job: Job, wall: float) -> RunResult:
         wall_s=wall,
         images_seen=config["steps"] * config["batch_size"],
         confusion=score["confusion"],
+        confused=confused_pairs(score["confusion"]),
     )
 
 
@@ -142,12 +146,13 @@ def summarise(results: list[RunResult]) -> dict[str, float | bool]:
 
 def print_table(variant: str, options: tuple[str, ...], results: list[RunResult], summary: dict) -> None:
     print(f"\n## {variant}: {' '.join(options) or '(defaults)'}")
-    print("| seed | accuracy | NMI | L_I(c1) nats | selected acc (step) | train s | images |")
-    print("|---:|---:|---:|---:|---:|---:|---:|")
+    print("| seed | accuracy | NMI | L_I(c1) nats | selected acc (step) | train s | images | mixed digits (overlap) |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---|")
     for r in sorted(results, key=lambda r: r.seed):
+        mixed = ", ".join(f"{a}/{b} ({overlap:.2f})" for a, b, overlap in r.confused) or "none"
         print(
             f"| {r.seed} | {r.accuracy:.3f} | {r.nmi:.3f} | {r.mi_c1:.3f} | "
-            f"{r.selected_accuracy:.3f} ({r.selected_step}) | {r.wall_s:.0f} | {r.images_seen:,} |"
+            f"{r.selected_accuracy:.3f} ({r.selected_step}) | {r.wall_s:.0f} | {r.images_seen:,} | {mixed} |"
         )
     print(
         f"median {summary['median_accuracy']:.3f}, worst {summary['worst_accuracy']:.3f}, "
@@ -201,6 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=None, help="CPU threads per run (default: cores / jobs)")
     parser.add_argument("--device", default="auto", help="device of every run (auto)")
     parser.add_argument("--deadline", type=float, default=None, help="start no run after this many seconds")
+    parser.add_argument("--eval-samples", type=int, default=10_000, help="fresh samples for L_I at the end (10000)")
     parser.add_argument("--collect-only", action="store_true", help="train nothing: report the finished runs")
     parser.add_argument("--train-args", default="", help="options added to every run, e.g. '--steps 2000'")
     args = parser.parse_args(argv)
@@ -219,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
     # Seeds outermost, so that a sweep cut short has every variant on its first seeds.
     jobs = [Job(v, opts, s, out / v / f"seed{s}") for s in seeds for v, opts in variants.items()]
     with ThreadPoolExecutor(args.jobs) as pool:
-        walls = list(pool.map(lambda job: run_job(job, common, env, deadline), jobs))
+        walls = list(pool.map(lambda job: run_job(job, common, env, deadline, args.eval_samples), jobs))
 
     report: dict[str, dict] = {}
     curves: dict[str, list[list[tuple[int, float]]]] = {}

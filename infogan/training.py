@@ -262,7 +262,9 @@ class Trainer:
 
     def _warped(self, fake: Tensor) -> Tensor | None:
         """The fakes under small random warps, for the consistency term (None when it is off)."""
-        return random_affine(fake, self.latent_rng) if self.config.consistency > 0 else None
+        if self.config.consistency == 0 or not self.spec.categorical:
+            return None  # the term reads categorical codes only
+        return random_affine(fake, self.latent_rng)
 
     def _consistency_loss(self, q_warped: Tensor | None, latents: LatentBatch) -> Tensor | None:
         """consistency × the categorical NLLs of Q's reading of the warped fakes."""

@@ -46,3 +46,34 @@ def test_confusion_and_mapping_helpers():
 def test_bad_shapes():
     with pytest.raises(ValueError):
         score_clustering(np.array([0, 1]), np.array([0]))
+
+
+def test_confused_pairs_finds_merges_and_style_splits():
+    from infogan.metrics.clustering import confused_pairs
+
+    assert confused_pairs(np.eye(4, dtype=int) * 50) == []
+    merged = np.eye(4, dtype=int) * 50
+    merged[3] = [0, 0, 50, 0]  # label 3 lands in label 2's cluster
+    assert confused_pairs(merged) == [(2, 3, 1.0)]
+    split = np.array([[30, 20, 0], [25, 25, 0], [0, 0, 50]])  # 0 and 1 share two clusters
+    (pair,) = confused_pairs(split)
+    assert pair[:2] == (0, 1) and pair[2] == pytest.approx(0.9)
+
+
+def test_real_data_information_known_answers():
+    import math
+    from types import SimpleNamespace
+
+    import torch
+
+    from infogan.evaluation import real_data_information
+
+    def model_reading(probs):
+        return SimpleNamespace(encode=lambda images: SimpleNamespace(probabilities={"c1": probs}))
+
+    confident_even = torch.eye(4).repeat(5, 1)  # every image sure of its class, classes balanced
+    assert real_data_information(model_reading(confident_even), None) == pytest.approx(math.log(4), abs=1e-6)
+    collapsed = torch.tensor([[1.0, 0, 0, 0]]).repeat(20, 1)  # one class for every image
+    assert real_data_information(model_reading(collapsed), None) == pytest.approx(0.0, abs=1e-6)
+    unsure = torch.full((20, 4), 0.25)  # even marginal but no confidence
+    assert real_data_information(model_reading(unsure), None) == pytest.approx(0.0, abs=1e-6)

@@ -122,3 +122,24 @@ def test_architecture_sizes_are_checked_and_stored_concretely():
         NetworkConfig("dcgan", image_size=48)
     with pytest.raises(InfoGANError, match="channels"):
         NetworkConfig("dcgan", channels=2)
+
+
+def test_spectral_norm_bounds_every_d_layer_and_spares_g_and_q_head():
+    nets = _nets(spectral_norm=True).train()
+    normalised = [m for m in [*nets.body.modules(), nets.d_head] if isinstance(m, nn.Conv2d | nn.Linear)]
+    assert normalised and all(nn.utils.parametrize.is_parametrized(m, "weight") for m in normalised)
+    others = [*nets.generator.modules(), *nets.q_head.modules()]
+    assert not any(nn.utils.parametrize.is_parametrized(m) for m in others if isinstance(m, nn.Module))
+    images = torch.rand(8, 1, 28, 28)
+    for _ in range(20):  # power iterations run in training-mode forwards
+        nets.discriminate(images)
+    linear = nets.d_head
+    assert torch.linalg.matrix_norm(linear.weight, ord=2).item() == pytest.approx(1.0, abs=0.05)
+
+
+def test_spectral_norm_weights_round_trip_through_a_state_dict():
+    first, second = _nets(spectral_norm=True), _nets(spectral_norm=True)
+    second.load_state_dict(first.state_dict())
+    images = torch.rand(4, 1, 28, 28)
+    first.eval(), second.eval()
+    assert torch.equal(first.discriminate(images)[0], second.discriminate(images)[0])

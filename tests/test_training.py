@@ -1,5 +1,6 @@
 import json
 
+import numpy as np
 import pytest
 import torch
 from torch.testing import assert_close
@@ -201,3 +202,61 @@ def test_sigterm_stops_at_a_step_boundary_with_a_checkpoint(tiny_config, tiny_da
     _, meta = checkpoint.read(tmp_path / "run" / "checkpoint.safetensors")
     assert meta["step"] == 3
     assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+
+
+def test_consistency_adds_a_term_for_q_and_g(tiny_config, tiny_data, tmp_path):
+    plain = _trainer(tiny_config.replace(consistency=0.0), tmp_path / "a", tiny_data)
+    warped = _trainer(tiny_config.replace(consistency=1.0), tmp_path / "b", tiny_data)
+    latents, fake = _fake_batch(plain)
+    real = tiny_data.images[:8]
+    for trainer in (plain, warped):
+        trainer.latent_rng.manual_seed(0)
+    d_plain = plain.discriminator_losses(real, fake.detach(), latents)
+    d_warped = warped.discriminator_losses(real, fake.detach(), latents)
+    assert d_warped.info > d_plain.info  # the same NLLs plus a positive consistency term
+    assert_close(d_warped.gan, d_plain.gan)
+    latents, fake = _fake_batch(warped)
+    warped.nets.zero_grad()
+    warped.generator_losses(fake, latents).info.backward()
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in warped.nets.generator.parameters())
+
+
+def test_consistency_is_a_no_op_without_categorical_codes(tiny_config, tiny_data, tmp_path):
+    config = tiny_config.replace(consistency=1.0, latent={"categorical": ()}, eval_every=0)
+    trainer = _trainer(config, tmp_path, tiny_data)
+    _, fake = _fake_batch(trainer)
+    assert trainer._warped(fake) is None
+    trainer.train_step(tiny_data.images[:8])
+
+
+def test_instance_noise_decays_linearly_to_zero(tiny_config, tiny_data, tmp_path):
+    trainer = _trainer(tiny_config.replace(instance_noise=0.2, steps=10), tmp_path, tiny_data)
+    sigmas = []
+    for step in (0, 5, 10):
+        trainer.step = step
+        sigmas.append(trainer.instance_noise_sigma())
+    assert sigmas == pytest.approx([0.2, 0.1, 0.0])
+    trainer.step = 0
+    images = torch.zeros(8, 1, 28, 28)
+    assert trainer._as_seen_by_d(images).std() == pytest.approx(0.2, rel=0.1)
+    trainer.step = 10
+    assert torch.equal(trainer._as_seen_by_d(images), images)
+
+
+@pytest.mark.parametrize(
+    "bad", [{"instance_noise": -0.1}, {"consistency": -1.0}, {"label_smoothing": 0.5}, {"label_smoothing": -0.1}]
+)
+def test_remedy_settings_are_validated(tiny_config, bad):
+    with pytest.raises(InfoGANError):
+        tiny_config.replace(**bad)
+
+
+def test_every_remedy_together_trains_and_logs_the_label_free_score(tiny_config, tiny_data, tmp_path):
+    config = tiny_config.replace(
+        instance_noise=0.1, label_smoothing=0.1, consistency=1.0, network={"spectral_norm": True}
+    )
+    trainer = _trainer(config, tmp_path, tiny_data, eval_data=tiny_data)
+    trainer.fit()
+    evals = [r for r in read_metrics(trainer.run_dir) if "eval/c1_real_mi" in r]
+    assert [r["step"] for r in evals] == [2, 4]
+    assert all(0 <= r["eval/c1_real_mi"] <= np.log(10) + 1e-6 and "eval/c1_accuracy" in r for r in evals)

@@ -57,3 +57,20 @@ def score_clustering(labels: np.ndarray, clusters: np.ndarray, n_clusters: int |
     matched = sum(confusion[label, cluster] for cluster, label in mapping.items())
     nmi = normalized_mutual_info_score(labels, clusters)
     return ClusteringScore(float(matched / labels.size), float(nmi), confusion, mapping)
+
+
+def confused_pairs(confusion: np.ndarray, threshold: float = 0.2) -> list[tuple[int, int, float]]:
+    """Label pairs whose images the clusters do not tell apart: (a, b, overlap), largest first.
+
+    The overlap of labels a and b is Σ_k min(p(k|a), p(k|b)) over clusters k: 1 when both
+    labels spread over the clusters alike (two digits merged, or shared by a style split), 0
+    when no cluster holds both. Pairs at or above ``threshold`` are listed.
+    """
+    rows = np.asarray(confusion, dtype=np.float64)
+    spread = rows / np.maximum(rows.sum(1, keepdims=True), 1)
+    pairs = [
+        (a, b, float(np.minimum(spread[a], spread[b]).sum()))
+        for a in range(len(spread))
+        for b in range(a + 1, len(spread))
+    ]
+    return sorted((p for p in pairs if p[2] >= threshold), key=lambda p: -p[2])

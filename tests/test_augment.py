@@ -1,0 +1,42 @@
+import torch
+
+from infogan.augment import random_affine
+
+
+def _blob(batch=4):
+    images = torch.zeros(batch, 1, 28, 28)
+    images[:, :, 10:18, 12:16] = 1.0
+    return images
+
+
+def test_shape_dtype_and_range_are_kept():
+    images = torch.rand(6, 3, 32, 32)
+    warped = random_affine(images, torch.Generator().manual_seed(0))
+    assert warped.shape == images.shape and warped.dtype == images.dtype
+    assert warped.min() >= 0 and warped.max() <= 1  # bilinear weights are a convex combination
+
+
+def test_same_generator_seed_same_warp_and_each_image_its_own():
+    images = _blob(batch=4)
+    first = random_affine(images, torch.Generator().manual_seed(3))
+    again = random_affine(images, torch.Generator().manual_seed(3))
+    other = random_affine(images, torch.Generator().manual_seed(4))
+    assert torch.equal(first, again)
+    assert not torch.equal(first, other)
+    assert not torch.equal(first[0], first[1])  # identical inputs, different warps
+
+
+def test_warps_are_small_and_keep_the_mass_roughly():
+    images = _blob(batch=64)
+    warped = random_affine(images, torch.Generator().manual_seed(0))
+    mass = warped.sum(dim=(1, 2, 3)) / images.sum(dim=(1, 2, 3))
+    assert mass.min() > 1 / 1.1**2 - 0.1 and mass.max() < 1.1**2 + 0.1  # zoom within ±10%
+    overlap = (warped * images).sum(dim=(1, 2, 3)) / images.sum(dim=(1, 2, 3))
+    assert overlap.min() > 0.3  # a small rotation and shift leave the blob mostly in place
+    assert not torch.allclose(warped, images)
+
+
+def test_gradients_flow_to_the_images():
+    images = _blob(batch=2).requires_grad_(True)
+    random_affine(images, torch.Generator().manual_seed(0)).sum().backward()
+    assert images.grad is not None and images.grad.abs().sum() > 0

@@ -1,0 +1,66 @@
+"""The seed sweep script: its parsing, its verdict, and one tiny real sweep on MNIST."""
+
+import importlib.util
+import json
+import math
+import sys
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "seed_sweep.py"
+
+
+@pytest.fixture(scope="module")
+def sweep():
+    spec = importlib.util.spec_from_file_location("seed_sweep", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_seeds_and_variants_parse(sweep):
+    assert sweep.parse_seeds("0-4") == [0, 1, 2, 3, 4]
+    assert sweep.parse_seeds("3,7") == [3, 7]
+    assert sweep.parse_variant("cons=--consistency 1 --lr-g 5e-4") == ("cons", ("--consistency", "1", "--lr-g", "5e-4"))
+    assert sweep.parse_variant("default") == ("default", ())
+
+
+def _result(sweep, accuracy, mi=2.3):
+    return sweep.RunResult("v", 0, accuracy, 0.9, mi, accuracy, 5000, 1.0, 640_000, [], [])
+
+
+@pytest.mark.parametrize(
+    ("accuracies", "mi", "met"),
+    [
+        ([0.98, 0.97, 0.975, 0.96, 0.99], 2.29, True),
+        ([0.98, 0.97, 0.975, 0.94, 0.99], 2.29, False),  # worst seed below 95%
+        ([0.96, 0.96, 0.975, 0.96, 0.99], 2.29, False),  # median below 97%
+        ([0.98, 0.97, 0.975, 0.96, 0.99], 2.27, False),  # L_I below 0.99 ln 10
+    ],
+)
+def test_the_target_verdict(sweep, accuracies, mi, met):
+    summary = sweep.summarise([_result(sweep, a, mi) for a in accuracies])
+    assert summary["target_met"] is met
+    assert summary["median_accuracy"] == sorted(accuracies)[2]
+    assert 0.99 * math.log(10) == pytest.approx(2.2796, abs=1e-4)
+
+
+def test_a_tiny_sweep_trains_scores_collects_and_draws(sweep, mnist_root, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("INFOGAN_DATA_ROOT", str(mnist_root))
+    out = tmp_path / "sweep"
+    tiny = "--steps 2 --batch-size 8 --log-every 1"
+    args = ["--out", str(out), "--seeds", "0", "--baseline", "--device", "cpu", "--eval-samples", "500"]
+    args += ["--threads", "1", "--train-args", tiny]
+    assert sweep.main(args) == 0
+    report = json.loads((out / "sweep.json").read_text())
+    assert set(report["variants"]) == {"default", "plain-gan"}
+    (run,) = report["variants"]["default"]["runs"]
+    assert run["images_seen"] == 16 and 0 <= run["accuracy"] <= 1 and len(run["confusion"]) == 10
+    assert (out / "figure1.png").stat().st_size > 1000
+    assert "| 0 |" in capsys.readouterr().out
+    # A second call trains nothing and reports the same runs.
+    assert sweep.main([*args, "--collect-only"]) == 0
+    again = json.loads((out / "sweep.json").read_text())
+    assert again["variants"]["default"]["runs"] == report["variants"]["default"]["runs"]
