@@ -25,22 +25,17 @@ timeout "${TTA_TIMEOUT:-100}" $PY benchmarks/time_to_accuracy.py --device "$DEVI
   --steps "${TTA_STEPS:-5000}" --eval-every 100 --runs /tmp/tta --out "$OUT/tta_gpu.json"
 
 stamp "sweep"
+# Variant names as in the README's table: "paper" is the paper's objective alone.
+P="--consistency 0 --info-reaches head"
+VARIANTS=(--variant "default=" --variant "paper=$P" --variant "consistency-head=--info-reaches head"
+  --variant "noise16=$P --noise-dim 16" --variant "spectral-norm=$P --spectral-norm"
+  --variant "instance-noise=$P --instance-noise 0.1 --label-smoothing 0.1" --variant "lambda-cat-2=$P --lambda-cat 2"
+  --variant "plain-gan=$P --plain-gan")
 timeout "${SWEEP_TIMEOUT:-330}" $PY benchmarks/seed_sweep.py --device "$DEVICE" --out /tmp/sweep \
-  --jobs "${SWEEP_JOBS:-10}" --threads 1 --seeds 0-4 --deadline "${SWEEP_DEADLINE:-170}" --baseline \
-  --train-args "--checkpoint-every 100000 --sample-every 100000 ${SWEEP_TRAIN_ARGS:-}" \
-  --variant "default=" \
-  --variant "consistency=--consistency 1" \
-  --variant "consistency-body=--consistency 1 --info-reaches body" \
-  --variant "noise16=--noise-dim 16" \
-  --variant "spectral-norm=--spectral-norm" \
-  --variant "instance-noise=--instance-noise 0.1 --label-smoothing 0.1" \
-  --variant "lambda-cat-2=--lambda-cat 2"
+  --jobs "${SWEEP_JOBS:-10}" --threads 1 --seeds 0-4 --deadline "${SWEEP_DEADLINE:-170}" "${VARIANTS[@]}" \
+  --train-args "--checkpoint-every 100000 --sample-every 100000 ${SWEEP_TRAIN_ARGS:-}"
 # Runs cut off by the timeout are left out; every finished run's logs come back for re-collection.
-$PY benchmarks/seed_sweep.py --out /tmp/sweep --collect-only --seeds 0-4 --baseline --variant "default=" \
-  --variant "consistency=--consistency 1" --variant "consistency-body=--consistency 1 --info-reaches body" \
-  --variant "noise16=--noise-dim 16" --variant "spectral-norm=--spectral-norm" \
-  --variant "instance-noise=--instance-noise 0.1 --label-smoothing 0.1" --variant "lambda-cat-2=--lambda-cat 2" \
-  > "$OUT/sweep_table.md" 2>&1
+$PY benchmarks/seed_sweep.py --out /tmp/sweep --collect-only --seeds 0-4 "${VARIANTS[@]}" > "$OUT/sweep_table.md" 2>&1
 cat "$OUT/sweep_table.md"
 cp /tmp/sweep/figure1.png "$OUT/" 2>/dev/null
 tar czf "$OUT/sweep_runs.tgz" -C /tmp/sweep --exclude='*.safetensors' --exclude='events.*' --exclude='samples' . 2>/dev/null

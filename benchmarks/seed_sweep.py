@@ -149,7 +149,9 @@ def print_table(variant: str, options: tuple[str, ...], results: list[RunResult]
     print("| seed | accuracy | NMI | L_I(c1) nats | selected acc (step) | train s | images | mixed digits (overlap) |")
     print("|---:|---:|---:|---:|---:|---:|---:|---|")
     for r in sorted(results, key=lambda r: r.seed):
-        mixed = ", ".join(f"{a}/{b} ({overlap:.2f})" for a, b, overlap in r.confused) or "none"
+        mixed = ", ".join(f"{a}/{b} ({overlap:.2f})" for a, b, overlap in r.confused[:3]) or "none"
+        if len(r.confused) > 3:
+            mixed += f" and {len(r.confused) - 3} more pairs"
         print(
             f"| {r.seed} | {r.accuracy:.3f} | {r.nmi:.3f} | {r.mi_c1:.3f} | "
             f"{r.selected_accuracy:.3f} ({r.selected_step}) | {r.wall_s:.0f} | {r.images_seen:,} | {mixed} |"
