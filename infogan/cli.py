@@ -391,11 +391,14 @@ def _add_encode(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--limit", type=_positive_int, help="encode at most this many dataset images")
     parser.add_argument("--format", choices=["csv", "json"], default="csv", help="output format (csv)")
     parser.add_argument("--out", help="file to write (default: standard output)")
+    parser.add_argument(
+        "--strict-images", action="store_true", help="stop on an unreadable file in a folder instead of skipping it"
+    )
     parser.set_defaults(run=_encode)
 
 
 def _encode(args: argparse.Namespace) -> int:
-    from infogan.data import find_images, load_dataset, read_images
+    from infogan.data import load_dataset
 
     if bool(args.images) == bool(args.dataset):
         raise InfoGANError("give image files or folders, or --dataset NAME, but not both")
@@ -405,14 +408,43 @@ def _encode(args: argparse.Namespace) -> int:
         images, labels = data.images[: args.limit], data.labels
         names = [f"{args.dataset}/{args.split}/{i}" for i in range(len(images))]
     else:
-        paths = find_images(args.images)
-        images, labels, names = read_images(paths, model.image_shape), None, [str(p) for p in paths]
+        images, names = _readable_images(args.images, model.image_shape, strict=args.strict_images)
+        labels = None
     rows = model.encode(images).records()
     for i, (name, row) in enumerate(zip(names, rows, strict=True)):
         extra = {"label": int(labels[i])} if labels is not None else {}
         rows[i] = {"image": name, **extra, **row}
     _write_text(_format_rows(rows, args.format), args.out)
     return 0
+
+
+def _readable_images(inputs: list[str], shape: tuple[int, int, int], *, strict: bool):
+    """The images named or found under ``inputs``: a file named outright must read; one found in a
+    folder is skipped with a count on stderr when unreadable (unless ``strict``)."""
+    import torch
+
+    from infogan.data import find_images, read_image
+
+    named = {Path(p) for p in inputs if Path(p).is_file()}
+    images, names, skipped = [], [], []
+    for path in find_images(inputs):
+        try:
+            images.append(read_image(path, shape))
+        except InfoGANError:
+            if strict or path in named:
+                raise
+            skipped.append(path)
+            continue
+        names.append(str(path))
+    if skipped:
+        print(
+            f"infogan: skipped {len(skipped)} unreadable image file(s) of {len(names) + len(skipped)} "
+            f"(--strict-images stops instead), first: {skipped[0]}",
+            file=sys.stderr,
+        )
+    if not images:
+        raise InfoGANError("no readable images to encode")
+    return torch.stack(images), names
 
 
 def _format_rows(rows: list[dict[str, Any]], fmt: str) -> str:

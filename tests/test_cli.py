@@ -207,8 +207,15 @@ def test_folder_run_trains_resumes_traverses_encodes_and_evaluates(folder, folde
     assert "skipped 2 unreadable image file(s) of 34" in err
     assert main(["traverse", str(folder_run), "--all", "--steps", "3", "--out", str(tmp_path / "t")]) == 0
     assert len(list((tmp_path / "t").glob("traverse_c*.png"))) == 3
-    assert main(["encode", str(folder_run), str(folder / "0"), "--format", "json", "--device", "cpu"]) != 0
-    assert "cannot read image" in _error_line(capsys)  # the empty file, named one by one
+    capsys.readouterr()
+    encode_folder = ["encode", str(folder_run), str(folder / "0"), "--format", "json", "--device", "cpu"]
+    assert main(encode_folder) == 0  # the empty file found in the folder is skipped and counted
+    out, err = capsys.readouterr()
+    assert len(json.loads(out)) == 16 and "skipped 1 unreadable image file(s) of 17" in err
+    assert main([*encode_folder, "--strict-images"]) != 0
+    assert "cannot read image" in _error_line(capsys)
+    assert main(["encode", str(folder_run), str(folder / "0" / "empty.png")]) != 0  # named outright: an error
+    assert "cannot read image" in _error_line(capsys)
     assert main(["encode", str(folder_run), str(folder / "1" / "0.png"), "--format", "json"]) == 0
     assert json.loads(capsys.readouterr().out)[0]["image"].endswith("0.png")
     report = tmp_path / "eval.json"
