@@ -101,6 +101,12 @@ _TRAIN_OPTIONS: dict[str, tuple[str, dict[str, Any]]] = {
         "--consistency",
         {"type": float, "help": "weight of the categorical information loss on randomly warped fakes (0: off)"},
     ),
+    "cr_weight": (
+        "--cr-weight",
+        {"type": float, "help": "weight of InfoGAN-CR's contrastive regulariser in G's loss (0: off)"},
+    ),
+    "cr_start": ("--cr-start", {"type": int, "help": "step from which the contrastive regulariser is on"}),
+    "cr_gap": ("--cr-gap", {"type": float, "help": "least difference of the codes a CR pair does not share (0)"}),
 }
 _NETWORK_OPTIONS: dict[str, tuple[str, dict[str, Any]]] = {
     "arch": ("--arch", {"choices": list(ARCHITECTURES), "help": "networks: the paper's for a dataset, or dcgan"}),
@@ -149,6 +155,12 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
         default=None,
         help="λ = 0 baseline: no information term for G or D; Q still learns, for tracking",
     )
+    parser.add_argument(
+        "--cr-share-noise",
+        action="store_true",
+        default=None,
+        help="a CR pair shares its noise as well as one code (as InfoGAN-CR's code draws it)",
+    )
     parser.add_argument("--channels-last", action="store_true", default=None, help="NHWC memory layout")
     parser.add_argument("--compile", action="store_true", default=None, help="torch.compile the networks")
     parser.add_argument(
@@ -190,7 +202,7 @@ def _requested_config(args: argparse.Namespace, base: TrainConfig) -> TrainConfi
         network = {"image_size": None, "channels": None, **network}
     if args.learn_sigma:
         latent["learn_sigma"] = True
-    for flag in ("plain_gan", "channels_last", "compile"):
+    for flag in ("plain_gan", "channels_last", "compile", "cr_share_noise"):
         if getattr(args, flag):
             changes[flag] = True
     if args.separate_q:
