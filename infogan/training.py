@@ -310,7 +310,7 @@ class Trainer:
         return self.config.cr_weight if step >= self.config.cr_start else 0.0
 
     def contrastive_loss(self, pairs: ContrastivePairs, classifier: nn.Module | None = None) -> tuple[Tensor, Tensor]:
-        """H's cross-entropy (Lin et al., 2020, Eq. 4) at naming the shared code, and its accuracy."""
+        """H's cross-entropy at naming the code a pair shares (Lin et al., 2020), and its accuracy."""
         logits = (classifier or self.pair_classifier)(pairs.images).float()  # (B, n_continuous)
         accuracy = (logits.argmax(dim=1) == pairs.shared).float().mean()
         return F.cross_entropy(logits, pairs.shared), accuracy
