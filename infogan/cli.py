@@ -101,6 +101,12 @@ _TRAIN_OPTIONS: dict[str, tuple[str, dict[str, Any]]] = {
         "--consistency",
         {"type": float, "help": "weight of the categorical information loss on randomly warped fakes (0: off)"},
     ),
+    "cr_weight": (
+        "--cr-weight",
+        {"type": float, "help": "weight of InfoGAN-CR's contrastive regulariser in G's loss (0: off)"},
+    ),
+    "cr_start": ("--cr-start", {"type": int, "help": "step from which the contrastive regulariser is on"}),
+    "cr_gap": ("--cr-gap", {"type": float, "help": "least difference of the codes a CR pair does not share (0)"}),
 }
 _NETWORK_OPTIONS: dict[str, tuple[str, dict[str, Any]]] = {
     "arch": ("--arch", {"choices": list(ARCHITECTURES), "help": "networks: the paper's for a dataset, or dcgan"}),
@@ -149,6 +155,12 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
         default=None,
         help="λ = 0 baseline: no information term for G or D; Q still learns, for tracking",
     )
+    parser.add_argument(
+        "--cr-share-noise",
+        action="store_true",
+        default=None,
+        help="a CR pair shares its noise as well as one code (as InfoGAN-CR's code draws it)",
+    )
     parser.add_argument("--channels-last", action="store_true", default=None, help="NHWC memory layout")
     parser.add_argument("--compile", action="store_true", default=None, help="torch.compile the networks")
     parser.add_argument(
@@ -190,7 +202,7 @@ def _requested_config(args: argparse.Namespace, base: TrainConfig) -> TrainConfi
         network = {"image_size": None, "channels": None, **network}
     if args.learn_sigma:
         latent["learn_sigma"] = True
-    for flag in ("plain_gan", "channels_last", "compile"):
+    for flag in ("plain_gan", "channels_last", "compile", "cr_share_noise"):
         if getattr(args, flag):
             changes[flag] = True
     if args.separate_q:
@@ -469,12 +481,24 @@ def _write_text(text: str, out: str | None) -> None:
     print(out, file=sys.stderr)
 
 
+METRIC_FAMILIES = ("codes", "disentanglement")
+
+
+def _metric_families(text: str) -> tuple[str, ...]:
+    names = tuple(dict.fromkeys(n.strip() for n in text.split(",") if n.strip()))
+    if not names or set(names) - set(METRIC_FAMILIES):
+        raise argparse.ArgumentTypeError(f"expected codes, disentanglement or codes,disentanglement, got {text!r}")
+    return names
+
+
 def _add_evaluate(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
         "evaluate",
-        help="categorical codes as classifiers, and L_I",
-        description="Hungarian-matched accuracy, NMI and confusion of each "
-        "categorical code, and the MI lower bound per code on fresh samples.",
+        help="categorical codes as classifiers, and L_I; disentanglement metrics on dSprites",
+        description="codes (default): Hungarian-matched accuracy, NMI and confusion of each "
+        "categorical code, and the MI lower bound per code on fresh samples. disentanglement: "
+        "BetaVAE, FactorVAE, MIG, DCI and SAP of Q's reading (continuous means, categorical "
+        "probabilities) against dSprites' factors.",
     )
     _model_arguments(parser)
     _data_arguments(parser, dataset_default=None)
@@ -482,7 +506,19 @@ def _add_evaluate(commands: argparse._SubParsersAction) -> None:
         "--data", metavar="FOLDER", help="an image folder, labelled by its class subfolders (default: the run's data)"
     )
     parser.add_argument("--samples", type=_positive_int, default=10_000, help="fresh samples for L_I (10000)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of those samples (0)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of those samples and of the metrics' draws (0)")
+    parser.add_argument(
+        "--metrics", type=_metric_families, default=("codes",), help="codes (default), disentanglement, or both"
+    )
+    parser.add_argument(
+        "--num-train", type=_positive_int, default=10_000, help="disentanglement: training draws per metric (10000)"
+    )
+    parser.add_argument(
+        "--num-eval", type=_positive_int, default=5_000, help="disentanglement: evaluation draws per metric (5000)"
+    )
+    parser.add_argument(
+        "--group-size", type=_positive_int, default=64, help="disentanglement: images per BetaVAE/FactorVAE point (64)"
+    )
     parser.add_argument("--out", help="JSON file to write (default: RUN/evaluation.json)")
     parser.set_defaults(run=_evaluate)
 
@@ -495,18 +531,37 @@ def _evaluate(args: argparse.Namespace) -> int:
         raise InfoGANError("give --dataset NAME or --data FOLDER, not both")
     model = _load(args)
     name, folder = _evaluation_source(args)
-    data = load_dataset(name, args.split, args.data_root, folder=folder, shape=model.image_shape)
-    report = {
-        "model": str(args.model),
-        "dataset": folder or name,
-        "split": args.split if folder is None else "all",
-        **({"skipped_images": len(data.skipped)} if folder else {}),
-        **evaluate(model, data, samples=args.samples, seed=args.seed),
-    }
+    report: dict[str, Any] = {"model": str(args.model), "dataset": folder or name}
+    if "disentanglement" in args.metrics:
+        report["disentanglement"] = _disentanglement(model, name, args)
+    if "codes" in args.metrics:
+        data = load_dataset(name, args.split, args.data_root, folder=folder, shape=model.image_shape)
+        report |= {
+            "split": args.split if folder is None else "all",
+            **({"skipped_images": len(data.skipped)} if folder else {}),
+            **evaluate(model, data, samples=args.samples, seed=args.seed),
+        }
     text = json.dumps(report, indent=1)
     print(text)
     _write_text(text + "\n", str(args.out or _default_out(args, "evaluation.json")))
     return 0
+
+
+def _disentanglement(model, dataset: str, args: argparse.Namespace) -> dict[str, Any]:
+    """The five disentanglement metrics of ``model`` on a dataset with generative factors."""
+    from infogan.data import data_root
+    from infogan.dsprites import DSprites
+    from infogan.evaluation import check_factor_model, disentanglement
+
+    check_factor_model(model)  # before the data is rendered
+    if dataset != "dsprites":
+        raise InfoGANError(
+            f"{dataset} has no generative factors to score against: the disentanglement metrics need --dataset dsprites"
+        )
+    data = DSprites.load(data_root(args.data_root) / "dsprites")
+    return disentanglement(
+        model, data, seed=args.seed, num_train=args.num_train, num_eval=args.num_eval, batch_size=args.group_size
+    )
 
 
 _SERVE_PACKAGES = ("starlette", "uvicorn", "python_multipart")

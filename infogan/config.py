@@ -33,8 +33,8 @@ class TrainConfig:
     """One training run.
 
     Args:
-        dataset: a named dataset (``mnist``, ``fashion-mnist``, ``svhn``, ``celeba``), or
-            ``folder`` for the image folder at ``data_path``.
+        dataset: a named dataset (``mnist``, ``fashion-mnist``, ``svhn``, ``celeba``,
+            ``dsprites``), or ``folder`` for the image folder at ``data_path``.
         info_reaches: which parameters the information loss trains besides G. ``head``: Q's
             head only, D's body is shaped by the GAN loss alone (the common PyTorch reading).
             ``body``: Q's head and the shared D body, as the official code, which subtracts
@@ -52,6 +52,13 @@ class TrainConfig:
         consistency: weight of the categorical information loss on randomly warped fakes
             (:mod:`infogan.augment`), for Q and G: the categories must survive a small rotation,
             shift and zoom, so G cannot keep them in slant or position; 0 turns it off.
+        cr_weight: weight of InfoGAN-CR's contrastive regulariser (Lin et al., 2020) in G's loss:
+            a pair classifier H, with its own optimizer at ``lr_d``, learns from pairs of fakes
+            which continuous code they share, and G helps it; 0 turns it off.
+        cr_start: the step from which H trains and G sees ``cr_weight`` (before it: 0).
+        cr_gap: each code the pair does not share differs by at least this much (uniform codes).
+        cr_share_noise: the pair shares its noise too, as InfoGAN-CR's code draws it (the
+            paper's text resamples everything but the shared code).
     """
 
     model: ModelConfig = field(default_factory=ModelConfig)
@@ -76,6 +83,10 @@ class TrainConfig:
     instance_noise: float = 0.0
     label_smoothing: float = 0.0
     consistency: float = 0.0
+    cr_weight: float = 0.0
+    cr_start: int = 0
+    cr_gap: float = 0.0
+    cr_share_noise: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "betas", tuple(float(b) for b in self.betas))
@@ -98,6 +109,20 @@ class TrainConfig:
             raise InfoGANError("Adam betas must lie in [0, 1)")
         if (self.dataset == "folder") != (self.data_path is not None):
             raise InfoGANError("an image folder run needs dataset 'folder' and a data_path, and only it")
+        self._validate_cr()
+
+    def _validate_cr(self) -> None:
+        if self.cr_weight < 0 or self.cr_start < 0:
+            raise InfoGANError("cr-weight and cr-start must be >= 0")
+        if not self.cr_weight:
+            return
+        latent = self.model.latent
+        if latent.continuous < 2:
+            raise InfoGANError("the contrastive regulariser (cr-weight > 0) needs at least 2 continuous codes")
+        if self.cr_start >= self.steps:
+            raise InfoGANError(f"cr-start {self.cr_start} is not before the last step ({self.steps}): lower it")
+        if not 0 <= self.cr_gap < 2 or (self.cr_gap and latent.continuous_dist != "uniform"):
+            raise InfoGANError("cr-gap must lie in [0, 2) and needs uniform continuous codes")
 
     def replace(self, **changes: Any) -> TrainConfig:
         """A copy with ``changes`` applied; ``latent``/``network`` keys reach into the model."""
@@ -178,6 +203,30 @@ PRESETS: dict[str, TrainConfig] = {
         **_LONG,
     ),
 }
+# InfoGAN-CR's dSprites setup (Lin et al., 2020, and their code's InfoGAN-CR_dSprites/config.py,
+# from which every number here comes): 5 uniform[-1, 1] codes and 5 uniform noise dims, Q with
+# σ = 1 and weight 0.05 in both G's and D's loss (so the information loss reaches D's body),
+# Adam β1 0.5 at lr 1e-3 for G and 2e-3 for D, Q and H, batch 64, 28 epochs of the 737,280
+# images (322,560 steps), spectral norm in D. The contrastive regulariser is off here;
+# `--cr-weight 2` turns it on at step 288,000 (about 89% of the run) as their config does.
+_DSPRITES_STEPS = 28 * (737_280 // 64)
+PRESETS["dsprites"] = TrainConfig(
+    ModelConfig(
+        LatentSpec(noise_dim=5, categorical=(), continuous=5, lambda_cont=0.05),
+        NetworkConfig("dsprites", spectral_norm=True),
+    ),
+    dataset="dsprites",
+    steps=_DSPRITES_STEPS,
+    batch_size=64,
+    lr_d=2e-3,
+    lr_g=1e-3,
+    lr_q=2e-3,
+    info_reaches="body",
+    sample_every=5000,
+    checkpoint_every=5000,
+    eval_every=0,  # no categorical code to score; `infogan evaluate --metrics disentanglement`
+    cr_start=288_000,
+)
 # What `infogan presets` and `infogan train --help` say about each.
 PRESET_NOTES = {
     "mnist": "the paper's MNIST setup (Appendix C.1)",
@@ -188,6 +237,7 @@ PRESET_NOTES = {
     "faces": "Appendix C.4, 32×32 grayscale 3D face renders, given as an image folder (--data)",
     "faces64": "the faces setup at 64×64 grayscale on the DCGAN family, image folder (--data)",
     "chairs": "Appendix C.5, 64×64 grayscale 3D Chairs renders, given as an image folder (--data)",
+    "dsprites": "InfoGAN-CR's dSprites setup (Lin et al., 2020), rendered procedurally; --cr-weight 2 adds CR",
 }
 
 

@@ -16,8 +16,9 @@ from torch import Tensor
 from infogan.errors import InfoGANError
 
 DATA_ROOT_ENV = "INFOGAN_DATA_ROOT"
-DATASETS = ("mnist", "fashion-mnist", "svhn", "celeba")
-LABELLED = ("mnist", "fashion-mnist", "svhn")  # CelebA has attributes, not classes
+DATASETS = ("mnist", "fashion-mnist", "svhn", "celeba", "dsprites")
+# CelebA has attributes, not classes; dSprites is labelled by its shape factor.
+LABELLED = ("mnist", "fashion-mnist", "svhn", "dsprites")
 # Renders the paper used that no package distributes: train on them as an image folder.
 FOLDER_ONLY = {
     "chairs": "the 3D Chairs renders (Aubry et al., 2014)",
@@ -118,7 +119,8 @@ def load_dataset(
     progress: bool = False,
 ) -> ImageDataset:
     """A named dataset's split (downloaded when its files are absent), or for ``folder`` every
-    image under ``folder`` (there are no splits: both are the whole folder).
+    image under ``folder`` (there are no splits: both are the whole folder). ``dsprites`` is
+    rendered (and cached under the data root) by :mod:`infogan.dsprites`; it has no splits either.
 
     Args:
         shape: (C, H, W) that CelebA's photos and a folder's images are cropped and resized to;
@@ -143,6 +145,10 @@ def load_dataset(
         return load_svhn(root, split)
     if name == "celeba":
         return load_celeba(root, split, shape, progress=progress)
+    if name == "dsprites":
+        from infogan.dsprites import DSprites  # deferred: dsprites imports this module
+
+        return DSprites.load(root / "dsprites").image_dataset()
     return load_idx(root, split, fashion=name == "fashion-mnist")
 
 

@@ -1,15 +1,22 @@
-"""Scoring a model on labelled data: its categorical code as a classifier, and L_I."""
+"""Scoring a model on labelled data: its categorical code as a classifier, and L_I; and on a
+dataset with known generative factors: the disentanglement metrics of Q's reading."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
+import numpy as np
+import torch
 from torch import Tensor
 
 from infogan.data import ImageDataset
 from infogan.errors import InfoGANError
 from infogan.metrics.clustering import ClusteringScore, score_clustering
+from infogan.metrics.disentanglement import Encoder, FactorDataset, all_disentanglement_metrics
 from infogan.model import InfoGAN
+
+FACTOR_IMAGE_SHAPE = (1, 64, 64)  # dSprites' images, the only factor dataset so far
 
 
 def categorical_score(model: InfoGAN, dataset: ImageDataset, code: str = "c1") -> ClusteringScore:
@@ -48,3 +55,49 @@ def evaluate(model: InfoGAN, dataset: ImageDataset, *, samples: int = 10_000, se
         for name, value in bounds.items()
     }
     return report
+
+
+def q_encoder(model: InfoGAN) -> Encoder:
+    """Q as a representation (N, d) of images: each code in order, continuous ones by Q's mean,
+    categorical ones by Q's class probabilities (disentanglement_lib's reading of an InfoGAN)."""
+
+    def encode(images: np.ndarray) -> np.ndarray:
+        reading = model.encode(images)
+        parts = [
+            reading.probabilities[c.name] if c.kind == "categorical" else reading.means[c.name][:, None]
+            for c in model.spec.codes
+        ]
+        return torch.cat(parts, dim=1).double().numpy()
+
+    return encode
+
+
+def check_factor_model(model: InfoGAN) -> None:
+    """Refuse, in one line, a model whose images or codes the disentanglement metrics cannot use."""
+    if tuple(model.image_shape) != FACTOR_IMAGE_SHAPE:
+        shape = "×".join(map(str, model.image_shape))
+        raise InfoGANError(f"the disentanglement metrics read 1×64×64 sprites; this model makes {shape} images")
+    if sum(c.num_classes or 1 for c in model.spec.codes) < 2:
+        raise InfoGANError("the disentanglement metrics need a reading of at least 2 dimensions: give the model codes")
+
+
+def disentanglement(
+    model: InfoGAN,
+    dataset: FactorDataset,
+    *,
+    seed: int = 0,
+    num_train: int = 10_000,
+    num_eval: int = 5_000,
+    batch_size: int = 64,
+) -> dict[str, Any]:
+    """BetaVAE, FactorVAE, MIG, DCI and SAP of Q's reading against the dataset's factors.
+
+    Sample sizes default to disentanglement_lib's (:func:`all_disentanglement_metrics`).
+    """
+    check_factor_model(model)
+    started = time.perf_counter()
+    scores = all_disentanglement_metrics(
+        q_encoder(model), dataset, seed, num_train=num_train, num_eval=num_eval, batch_size=batch_size
+    )
+    settings = {"seed": seed, "num_train": num_train, "num_eval": num_eval, "batch_size": batch_size}
+    return {"scores": scores, "settings": settings, "seconds": round(time.perf_counter() - started, 1)}

@@ -180,6 +180,45 @@ class LatentSpec:
                 continuous[:, code.index] = float(value)
         return LatentBatch(batch.noise, categories, continuous)
 
+    def contrastive_pairs(
+        self,
+        batch_size: int,
+        *,
+        generator: torch.Generator | None = None,
+        device: torch.device | str | None = None,
+        gap: float = 0.0,
+        share_noise: bool = False,
+    ) -> tuple[LatentBatch, LatentBatch, Tensor]:
+        """Pairs of draws that agree on one continuous code, for InfoGAN-CR's H (Lin et al., 2020).
+
+        Row i of both batches has the same value of continuous code ``shared[i]``, chosen
+        uniformly; every other code and the noise are drawn afresh for each side (the noise is
+        copied with ``share_noise``). With ``gap`` > 0 each unshared continuous code differs
+        between the sides by at least ``gap``: both values are drawn on [-1 + gap/2, 1 - gap/2]
+        and pushed gap/2 apart from each other, as InfoGAN-CR's code does.
+
+        Returns:
+            the first and second draws, and the shared code's index among the continuous codes (B,).
+        """
+        if self.continuous < 1:
+            raise InfoGANError("contrastive pairs need at least one continuous code")
+        if gap and (self.continuous_dist != "uniform" or not 0 < gap < 2):
+            raise InfoGANError(f"a gap between unshared codes needs uniform codes and lies in (0, 2), not {gap}")
+        device = generator.device if generator is not None else device
+        first = self.sample(batch_size, generator=generator, device=device)
+        second = self.sample(batch_size, generator=generator, device=device)
+        shared = torch.randint(self.continuous, (batch_size,), generator=generator, device=device)
+        a, b = first.continuous, second.continuous
+        if gap:
+            a, b = a * (1 - gap / 2), b * (1 - gap / 2)  # uniform on [-1 + gap/2, 1 - gap/2]
+            push = torch.where(a >= b, gap / 2, -gap / 2)
+            a, b = a + push, b - push
+        rows = torch.arange(batch_size, device=device)
+        b = b.clone()
+        b[rows, shared] = a[rows, shared]
+        noise = first.noise if share_noise else second.noise
+        return LatentBatch(first.noise, first.categories, a), LatentBatch(noise, second.categories, b), shared
+
     def generator_input(self, batch: LatentBatch) -> Tensor:
         """G's input vector (B, input_dim): [z, one_hot(c_cat)…, c_cont]."""
         one_hots = [F.one_hot(batch.categories[:, i], k).to(batch.noise.dtype) for i, k in enumerate(self.categorical)]

@@ -1,5 +1,6 @@
 """Generator, discriminator body, D head and Q head: the paper's networks (Chen et al., 2016,
-Appendix C, Tables 1-6) and a DCGAN-style family for other image sizes."""
+Appendix C, Tables 1-6), InfoGAN-CR's dSprites networks (Lin et al., 2020), a DCGAN-style
+family for other image sizes, and InfoGAN-CR's pair classifier H."""
 
 from __future__ import annotations
 
@@ -13,7 +14,15 @@ from infogan.errors import InfoGANError
 
 # Appendix C's networks, each fixed to its dataset's (channels, size). SVHN's Table 2 and
 # CelebA's Table 3 are the same networks; both names are kept so a checkpoint says which.
-PAPER_SHAPES = {"mnist": (1, 28), "svhn": (3, 32), "celeba": (3, 32), "faces": (1, 32), "chairs": (1, 64)}
+# ``dsprites`` is InfoGAN-CR's network for dSprites, fixed the same way.
+PAPER_SHAPES = {
+    "mnist": (1, 28),
+    "svhn": (3, 32),
+    "celeba": (3, 32),
+    "faces": (1, 32),
+    "chairs": (1, 64),
+    "dsprites": (1, 64),
+}
 ARCHITECTURES = (*PAPER_SHAPES, "dcgan")
 DCGAN_SIZES = (32, 64, 128)
 
@@ -24,14 +33,16 @@ class NetworkConfig:
 
     Args:
         arch: ``mnist``, ``svhn``, ``celeba``, ``faces`` or ``chairs``: the paper's networks for
-            that dataset, at its image size; ``dcgan``: a DCGAN-style family for any
-            ``image_size`` in 32, 64, 128 and 1 or 3 ``channels``.
+            that dataset, at its image size; ``dsprites``: InfoGAN-CR's networks for 64×64
+            binary sprites; ``dcgan``: a DCGAN-style family for any ``image_size`` in 32, 64,
+            128 and 1 or 3 ``channels``.
         q_shares_body: Q is a head on D's body (the paper) rather than its own network of the
             same shape with separate weights.
         image_size: height and width; fixed by the paper's architectures, 64 by default for dcgan.
         channels: 1 (grayscale) or 3 (RGB); fixed by the paper's architectures, 3 by default for dcgan.
         spectral_norm: spectral normalisation (Miyato et al., 2018) on every conv and linear
-            layer of D's body and head (and Q's own body), which bounds D's Lipschitz constant.
+            layer of D's body and head (and Q's own body, and InfoGAN-CR's H), which bounds D's
+            Lipschitz constant.
     """
 
     arch: str = "mnist"
@@ -114,10 +125,10 @@ def mnist_generator(input_dim: int, base: int = 7) -> nn.Sequential:
     )
 
 
-def mnist_body(base: int = 7) -> nn.Sequential:
+def mnist_body(base: int = 7, in_channels: int = 1) -> nn.Sequential:
     """Shared D/Q trunk: conv 64 (no BN) → conv 128 → FC 1024; features (B, 1024)."""
     return nn.Sequential(
-        nn.Conv2d(1, 64, 4, stride=2, padding=1),  # (B, 64, 2·base, 2·base)
+        nn.Conv2d(in_channels, 64, 4, stride=2, padding=1),  # (B, 64, 2·base, 2·base)
         _leaky(),
         nn.Conv2d(64, 128, 4, stride=2, padding=1, bias=False),  # (B, 128, base, base)
         nn.BatchNorm2d(128),
@@ -165,10 +176,10 @@ def chairs_generator(input_dim: int) -> nn.Sequential:
     )
 
 
-def chairs_body() -> nn.Sequential:
+def chairs_body(in_channels: int = 1) -> nn.Sequential:
     """Table 6: conv 64 → 128 → 256 (stride 2) → 256, 256 (stride 1) → FC 1024; features (B, 1024)."""
     return nn.Sequential(
-        *_down(1, 64, norm=False),  # (B, 64, 32, 32)
+        *_down(in_channels, 64, norm=False),  # (B, 64, 32, 32)
         *_down(64, 128),  # (B, 128, 16, 16)
         *_down(128, 256),  # (B, 256, 8, 8)
         *_down(256, 256, stride=1),
@@ -176,6 +187,43 @@ def chairs_body() -> nn.Sequential:
         nn.Flatten(),
         *_fc(8 * 8 * 256, 1024, _leaky()),
     )
+
+
+# ----- InfoGAN-CR's dSprites networks ----------------------------------------------------------
+# Lin et al. (2020) and their code (InfoGAN-CR_*/gan/network.py): no batch norm in D, Q or H,
+# leaky ReLU 0.2, spectral norm in D (set by the preset); batch norm in G.
+DSPRITES_WIDTHS = (32, 32, 64, 64)
+DSPRITES_FEATURES = 128
+
+
+def _leaky_cr() -> nn.LeakyReLU:
+    return nn.LeakyReLU(0.2)  # InfoGAN-CR's lrelu (the DCGAN-tensorflow default), not Appendix C's 0.1
+
+
+def dsprites_generator(input_dim: int) -> nn.Sequential:
+    """FC 128 → FC 4·4·64 → up-conv 64 → 32 → 32 (BN, ReLU) → up-conv 1, sigmoid; 64×64.
+
+    InfoGAN-CR's decoder puts each activation before its batch norm and uses leaky ReLU in the
+    up-convs; here BN comes first and ReLU follows, as in every generator of this package.
+    """
+    return nn.Sequential(
+        *_fc(input_dim, 128, nn.ReLU()),
+        *_fc(128, 4 * 4 * 64, nn.ReLU()),
+        nn.Unflatten(1, (64, 4, 4)),
+        *_up(64, 64),  # (B, 64, 8, 8)
+        *_up(64, 32),  # (B, 32, 16, 16)
+        *_up(32, 32),  # (B, 32, 32, 32)
+        nn.ConvTranspose2d(32, 1, 4, stride=2, padding=1),  # (B, 1, 64, 64)
+        nn.Sigmoid(),
+    )
+
+
+def dsprites_body(in_channels: int = 1) -> nn.Sequential:
+    """4×4 stride-2 convs 32, 32, 64, 64 (leaky ReLU, no BN) → FC 128; features (B, 128)."""
+    layers: list[nn.Module] = []
+    for cin, cout in pairwise((in_channels, *DSPRITES_WIDTHS)):
+        layers += [nn.Conv2d(cin, cout, 4, stride=2, padding=1), _leaky_cr()]  # 64 → 32 → 16 → 8 → 4
+    return nn.Sequential(*layers, nn.Flatten(), nn.Linear(4 * 4 * 64, DSPRITES_FEATURES), _leaky_cr())
 
 
 # ----- the DCGAN family -----------------------------------------------------------------------
@@ -206,10 +254,15 @@ def dcgan_body(image_size: int, channels: int) -> nn.Sequential:
     return nn.Sequential(*layers, nn.Flatten())
 
 
-def q_head(features: int, outputs: int, hidden: int = 128) -> nn.Sequential:
-    """FC 128, BN, leaky ReLU → FC to Q's output layout; ``hidden=0``: a single FC."""
+def q_head(features: int, outputs: int, hidden: int = 128, *, norm: bool = True) -> nn.Sequential:
+    """FC 128, BN, leaky ReLU → FC to Q's output layout; ``hidden=0``: a single FC.
+
+    ``norm=False`` is InfoGAN-CR's Q head: FC 128, leaky ReLU 0.2 (no BN), FC.
+    """
     if not hidden:
         return nn.Sequential(nn.Linear(features, outputs))
+    if not norm:
+        return nn.Sequential(nn.Linear(features, hidden), _leaky_cr(), nn.Linear(hidden, outputs))
     return nn.Sequential(*_fc(features, hidden, _leaky()), nn.Linear(hidden, outputs))
 
 
@@ -223,22 +276,32 @@ def build_generator(config: NetworkConfig, input_dim: int) -> nn.Sequential:
         return svhn_generator(input_dim)
     if config.arch == "chairs":
         return chairs_generator(input_dim)
+    if config.arch == "dsprites":
+        return dsprites_generator(input_dim)
     return dcgan_generator(input_dim, config.image_size, config.channels)
 
 
-def build_body(config: NetworkConfig) -> nn.Sequential:
-    """D's (or Q's own) trunk for ``config``: images to features (B, body_features(config))."""
+def build_body(config: NetworkConfig, in_channels: int | None = None) -> nn.Sequential:
+    """D's (or Q's own) trunk for ``config``: images to features (B, body_features(config)).
+
+    ``in_channels`` overrides the image's channels (H reads two images stacked on channels).
+    """
+    channels = in_channels or config.channels
     if config.arch in ("mnist", "faces"):
-        return mnist_body(base=config.image_size // 4)
+        return mnist_body(base=config.image_size // 4, in_channels=channels)
     if config.arch == "chairs":
-        return chairs_body()
-    return dcgan_body(config.image_size, config.channels)
+        return chairs_body(channels)
+    if config.arch == "dsprites":
+        return dsprites_body(channels)
+    return dcgan_body(config.image_size, channels)
 
 
 def body_features(config: NetworkConfig) -> int:
     """Width of the body's output."""
     if config.arch in ("mnist", "faces", "chairs"):
         return 1024
+    if config.arch == "dsprites":
+        return DSPRITES_FEATURES
     return 16 * dcgan_widths(config.image_size)[-1]
 
 
@@ -274,7 +337,7 @@ class InfoGANNetworks(nn.Module):
         self.body = build_body(config)
         self.d_head = nn.Linear(features, 1)
         self.q_body = None if config.q_shares_body else build_body(config)
-        self.q_head = q_head(features, q_output_dim, q_hidden(config))
+        self.q_head = q_head(features, q_output_dim, q_hidden(config), norm=config.arch != "dsprites")
         self.apply(init_weights)
         if config.spectral_norm:
             for module in (self.body, self.d_head, self.q_body):
@@ -303,6 +366,18 @@ class InfoGANNetworks(nn.Module):
     def generate(self, generator_input: Tensor) -> Tensor:
         """Images (B, C, H, W) in [0, 1] from G's input vectors."""
         return self.generator(generator_input)
+
+
+def build_pair_classifier(config: NetworkConfig, outputs: int) -> nn.Sequential:
+    """InfoGAN-CR's H: D's body design, own weights, over two images stacked on channels
+    (B, 2C, H, W), then one logit per continuous code (B, outputs): which code the pair shares."""
+    network = nn.Sequential(
+        build_body(config, in_channels=2 * config.channels), nn.Linear(body_features(config), outputs)
+    )
+    network.apply(init_weights)
+    if config.spectral_norm:
+        network.apply(_add_spectral_norm)
+    return network
 
 
 def count_parameters(module: nn.Module) -> int:

@@ -1,7 +1,9 @@
 """Training: one step of the InfoGAN game, the loop around it, snapshots and resume.
 
 Objective (Chen et al., 2016, Eq. 6): min_{G,Q} max_D V(D, G) - λ L_I(G, Q). One step
-updates D (and Q, on detached fakes) and then G, with the same fake batch.
+updates D (and Q, on detached fakes) and then G, with the same fake batch. With InfoGAN-CR's
+contrastive regulariser (Lin et al., 2020) a pair classifier H also learns, between the two,
+which code a pair of fakes shares, and G's loss adds cr_weight × H's cross-entropy.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
@@ -32,10 +35,11 @@ from infogan.evaluation import categorical_score, real_data_information
 from infogan.latent import LatentBatch
 from infogan.losses import discriminator_loss, generator_loss
 from infogan.model import InfoGAN
-from infogan.networks import InfoGANNetworks
+from infogan.networks import InfoGANNetworks, build_pair_classifier
 from infogan.reporting import Reporter
 
 CONFIG_NAME = "config.json"
+PAIR_CLASSIFIER_PREFIX = "cr."  # H's weights in the checkpoint, beside the model's "model."
 SELECTION_IMAGES = 5000
 
 
@@ -51,6 +55,14 @@ class StepLosses:
     def total(self) -> Tensor:
         """GAN loss plus information loss (λ is inside the latter)."""
         return self.gan if self.info is None else self.gan + self.info
+
+
+@dataclass(frozen=True)
+class ContrastivePairs:
+    """Fakes paired for H: two images stacked on channels (B, 2C, H, W) and the code they share (B,)."""
+
+    images: Tensor
+    shared: Tensor
 
 
 class TrainingDiverged(InfoGANError):
@@ -71,12 +83,14 @@ class RunningMeans:
 
     world: World = field(default_factory=World)
     sums: dict[str, Tensor] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)  # per name: CR's scalars start mid-run
     count: int = 0
 
     def add(self, scalars: dict[str, Tensor]) -> None:
         for name, value in scalars.items():
             value = value.detach().float()
             self.sums[name] = self.sums[name] + value if name in self.sums else value
+            self.counts[name] = self.counts.get(name, 0) + 1
         self.count += 1
 
     def pop(self) -> dict[str, float]:
@@ -84,8 +98,8 @@ class RunningMeans:
         if not self.count:
             return {}
         names = list(self.sums)
-        values = mean_across(torch.stack([self.sums[n] for n in names]) / self.count, self.world).tolist()
-        self.sums, self.count = {}, 0
+        values = mean_across(torch.stack([self.sums[n] / self.counts[n] for n in names]), self.world).tolist()
+        self.sums, self.counts, self.count = {}, {}, 0
         means = dict(zip(names, values, strict=True))
         bad = [n for n, v in means.items() if not math.isfinite(v)]
         if bad:
@@ -186,8 +200,10 @@ class Trainer:
         )
         self.sampler = self.batches.sampler
         self.latent_rng = torch.Generator(device=device)
+        self.pair_classifier, self._h_pass = self._pair_classifier()
         self._d_pass, self._g_pass = self._parallel_passes()
         self.opt_d, self.opt_g = self._optimizers()
+        self.opt_h = self._pair_classifier_optimizer()
         self.step = 0
         if self.world.is_main:
             self.run_dir.mkdir(parents=True, exist_ok=True)
@@ -215,6 +231,31 @@ class Trainer:
         opt_g = torch.optim.Adam(nets.generator.parameters(), lr=cfg.lr_g, betas=cfg.betas, foreach=True)
         return opt_d, opt_g
 
+    def _pair_classifier(self) -> tuple[nn.Module | None, nn.Module | None]:
+        """InfoGAN-CR's H (with the contrastive regulariser only), and the module its step calls.
+
+        H is not part of the model, which generates and encodes without it: it lives in the
+        trainer and, under its own prefix, in the checkpoint.
+        """
+        if not self.config.cr_weight:
+            return None, None
+        network = build_pair_classifier(self.config.model.network, self.spec.continuous).to(self.device)
+        if not self.world.active:
+            return network, network
+        ids = [self.device] if self.device.type == "cuda" else None
+        return network, DistributedDataParallel(network, device_ids=ids)
+
+    def _pair_classifier_optimizer(self) -> torch.optim.Optimizer | None:
+        # InfoGAN-CR trains H at D's rate (2e-3 both, in their dSprites config).
+        if self.pair_classifier is None:
+            return None
+        return torch.optim.Adam(self.pair_classifier.parameters(), lr=self.config.lr_d, betas=self.config.betas)
+
+    def _named_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        """The optimizers by their checkpoint name: d (D and Q), g, and h (H, with CR)."""
+        named = {"d": self.opt_d, "g": self.opt_g}
+        return named | ({"h": self.opt_h} if self.opt_h is not None else {})
+
     def _parallel_passes(self) -> tuple[nn.Module, nn.Module]:
         info_reaches_body = self.config.info_reaches == "body" and not self.config.plain_gan
         d_pass = DiscriminatorPass(self.nets, info_reaches_body=info_reaches_body)
@@ -240,13 +281,47 @@ class Trainer:
         return self.spec.sample(batch_size, generator=self.latent_rng)
 
     def train_step(self, real: Tensor) -> dict[str, Tensor]:
-        """One D/Q update then one G update; returns detached scalars (no host sync)."""
-        latents = self.latents(self.step, real.shape[0])
-        with self._autocast():
-            fake = self._g_pass(self.spec.generator_input(latents))  # (B, C, H, W)
+        """One D/Q update, one H update (with CR, from its start), then one G update; returns
+        detached scalars (no host sync)."""
+        batch = real.shape[0]
+        latents = self.latents(self.step, batch)
+        if not self.contrastive_weight():
+            with self._autocast():
+                fake = self._g_pass(self.spec.generator_input(latents))  # (B, C, H, W)
+            pairs = None
+        else:  # one forward for the fakes and both sides of the pairs (one DDP pass, shared BN statistics)
+            first, second, shared = self.spec.contrastive_pairs(
+                batch, generator=self.latent_rng, gap=self.config.cr_gap, share_noise=self.config.cr_share_noise
+            )
+            with self._autocast():
+                images = self._g_pass(self.spec.generator_input(LatentBatch.concat([latents, first, second])))
+            fake, left, right = images.split(batch)
+            pairs = ContrastivePairs(torch.cat([left, right], dim=1), shared)  # (B, 2C, H, W)
         d_scalars = self._discriminator_step(real, fake.detach(), latents)
-        g_scalars = self._generator_step(fake, latents)
-        return d_scalars | g_scalars
+        h_scalars = self._pair_classifier_step(ContrastivePairs(pairs.images.detach(), pairs.shared)) if pairs else {}
+        g_scalars = self._generator_step(fake, latents, pairs)
+        return d_scalars | h_scalars | g_scalars
+
+    def contrastive_weight(self, step: int | None = None) -> float:
+        """The contrastive regulariser's weight at ``step`` (default: the current one): 0 before
+        ``cr_start``, then ``cr_weight``. InfoGAN-CR's dSprites run switches it on once, late
+        (step 288,000 of 322,560), with a fresh H; H here first trains at that step too."""
+        step = self.step if step is None else step
+        return self.config.cr_weight if step >= self.config.cr_start else 0.0
+
+    def contrastive_loss(self, pairs: ContrastivePairs, classifier: nn.Module | None = None) -> tuple[Tensor, Tensor]:
+        """H's cross-entropy at naming the code a pair shares (Lin et al., 2020), and its accuracy."""
+        logits = (classifier or self.pair_classifier)(pairs.images).float()  # (B, n_continuous)
+        accuracy = (logits.argmax(dim=1) == pairs.shared).float().mean()
+        return F.cross_entropy(logits, pairs.shared), accuracy
+
+    def _pair_classifier_step(self, pairs: ContrastivePairs) -> dict[str, Tensor]:
+        with self._autocast():
+            loss, accuracy = self.contrastive_loss(pairs, self._h_pass)
+        self.opt_h.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt_h.step()
+        return {"loss/cr": loss, "cr/accuracy": accuracy}
 
     def instance_noise_sigma(self) -> float:
         """σ of the instance noise at the current step: linear decay from its setting to 0."""
@@ -284,20 +359,23 @@ class Trainer:
         info = _sum(self.spec.information_loss(terms), self._consistency_loss(q_warped, latents))
         return StepLosses(gan, info, scalars)
 
-    def generator_losses(self, fake: Tensor, latents: LatentBatch) -> StepLosses:
-        """G's non-saturating loss and, unless plain GAN, its information loss (Eq. 6)."""
-        # D and Q are frozen here, so they run outside DDP: only G's gradients need syncing.
+    def generator_losses(self, fake: Tensor, latents: LatentBatch, pairs: ContrastivePairs | None = None) -> StepLosses:
+        """G's non-saturating loss and, unless plain GAN, its information loss (Eq. 6); with
+        ``pairs``, plus the contrastive term: G helps H name the shared code (it minimises the
+        same cross-entropy as H, Lin et al., 2020)."""
+        # D, Q and H are frozen here, so they run outside DDP: only G's gradients need syncing.
+        contrastive = self.contrastive_weight() * self.contrastive_loss(pairs)[0] if pairs is not None else None
         fake = self._as_seen_by_d(fake)
         fake_logits, features = self.nets.discriminate(fake)
         if self.config.plain_gan:
-            return StepLosses(generator_loss(fake_logits), None, {})
+            return StepLosses(generator_loss(fake_logits), contrastive, {})
         reading = self.spec.read_q(self.nets.q_logits(fake, features))
         info = self.spec.information_loss(self.spec.information_terms(reading, latents))
         warped = self._warped(fake)
         if warped is not None:
             q_warped = self.nets.q_logits(warped, self.nets.body(warped) if self.nets.q_body is None else None)
             info = _sum(info, self._consistency_loss(q_warped, latents))
-        return StepLosses(generator_loss(fake_logits), info, {})
+        return StepLosses(generator_loss(fake_logits), info if contrastive is None else info + contrastive, {})
 
     def _discriminator_step(self, real: Tensor, fake: Tensor, latents: LatentBatch) -> dict[str, Tensor]:
         with self._autocast():
@@ -307,13 +385,17 @@ class Trainer:
         self.opt_d.step()
         return {"loss/D": losses.gan, "loss/info": losses.info, **losses.scalars}
 
-    def _generator_step(self, fake: Tensor, latents: LatentBatch) -> dict[str, Tensor]:
+    def _generator_step(
+        self, fake: Tensor, latents: LatentBatch, pairs: ContrastivePairs | None = None
+    ) -> dict[str, Tensor]:
         frozen = [*self.nets.discriminator_parameters(), *self.nets.q_parameters()]
-        for p in frozen:  # G's loss flows through D and Q but must not accumulate their grads
+        if self.pair_classifier is not None:
+            frozen += list(self.pair_classifier.parameters())
+        for p in frozen:  # G's loss flows through D, Q and H but must not accumulate their grads
             p.requires_grad_(False)
         try:
             with self._autocast():
-                losses = self.generator_losses(fake, latents)
+                losses = self.generator_losses(fake, latents, pairs)
             self.opt_g.zero_grad(set_to_none=True)
             losses.total.backward()
             self.opt_g.step()
@@ -438,14 +520,25 @@ class Trainer:
             self.save_checkpoint()
 
     def _snapshot_latents(self) -> LatentBatch:
-        """A fixed sweep for progress images: rows are c1's classes, columns noise draws."""
+        """A fixed sweep for progress images: rows are c1's classes, columns noise draws; without
+        a categorical code, rows are the continuous codes, each swept over [-1, 1] from one draw."""
         rng = torch.Generator(device=self.device).manual_seed(12345)
         columns = 10
         base = self.spec.sample(columns, generator=rng)
         first = next((c for c in self.spec.codes if c.kind == "categorical"), None)
-        if first is None:
+        if first is not None:
+            rows = [self.spec.with_codes(base, {first.name: k}) for k in range(first.num_classes)]
+            return LatentBatch.concat(rows)
+        if not self.spec.continuous:
             return self.spec.sample(columns * columns, generator=rng)
-        rows = [self.spec.with_codes(base, {first.name: k}) for k in range(first.num_classes)]
+        one = self.spec.sample(1, generator=rng)
+        held = LatentBatch(*(t.expand(columns, -1).clone() for t in (one.noise, one.categories, one.continuous)))
+        sweep = torch.linspace(-1, 1, columns, device=self.device)
+        rows = []
+        for code in self.spec.codes:
+            row = self.spec.with_codes(held, {})
+            row.continuous[:, code.index] = sweep  # with_codes returned fresh tensors
+            rows.append(row)
         return LatentBatch.concat(rows)
 
     def save_samples(self, path: Path) -> Path:
@@ -457,17 +550,23 @@ class Trainer:
     def _write_config(self) -> None:
         (self.run_dir / CONFIG_NAME).write_text(to_json(self.config) + "\n")
 
+    def _all_parameters(self) -> list[nn.Parameter]:
+        extra = list(self.pair_classifier.parameters()) if self.pair_classifier is not None else []
+        return [*self.nets.parameters(), *extra]
+
     def save_checkpoint(self) -> Path:
         """Rank 0 writes weights, optimizer and RNG state atomically, once all ranks are finite."""
-        weights_finite = all(torch.isfinite(p).all() for p in self.nets.parameters())
+        weights_finite = all(torch.isfinite(p).all() for p in self._all_parameters())
         if not _finite_everywhere(weights_finite and self.means.all_finite(), self.world):
             raise TrainingDiverged(
                 f"training diverged before step {self.step} (non-finite losses or weights); "
                 f"the last good checkpoint in {self.run_dir} is kept"
             )
         tensors = self.model.weights()
+        if self.pair_classifier is not None:
+            tensors |= checkpoint.with_prefix(PAIR_CLASSIFIER_PREFIX, self.pair_classifier.state_dict())
         meta = self.model.metadata() | {"train_config": to_dict(self.config), "step": self.step}
-        for name, optimizer in (("d", self.opt_d), ("g", self.opt_g)):
+        for name, optimizer in self._named_optimizers().items():
             flat, rest = checkpoint.flatten_optimizer(optimizer.state_dict())
             tensors |= checkpoint.with_prefix(f"optim.{name}.", flat)
             meta[f"optim_{name}"] = rest
@@ -486,7 +585,9 @@ class Trainer:
         stored = train_config_from_dict(meta["train_config"])
         ensure_compatible(stored, self.config, path)
         self.model.load_weights(checkpoint.strip_prefix("model.", tensors), source=path)
-        for name, optimizer in (("d", self.opt_d), ("g", self.opt_g)):
+        if self.pair_classifier is not None:
+            self.pair_classifier.load_state_dict(checkpoint.strip_prefix(PAIR_CLASSIFIER_PREFIX, tensors))
+        for name, optimizer in self._named_optimizers().items():
             flat = checkpoint.strip_prefix(f"optim.{name}.", tensors)
             optimizer.load_state_dict(checkpoint.unflatten_optimizer(flat, meta[f"optim_{name}"]))
         checkpoint.restore_rng_state(checkpoint.strip_prefix("rng.", tensors))

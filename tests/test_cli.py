@@ -1,6 +1,7 @@
 import csv
 import io
 import json
+import math
 
 import numpy as np
 import pytest
@@ -261,3 +262,65 @@ def test_presets_and_train_help_list_every_preset(capsys):
         main(["train", "--help"])
     help_text = capsys.readouterr().out
     assert all(f"--preset {name}" in help_text for name in PRESETS)
+
+
+# ----- dSprites: the preset with CR, traversals and the disentanglement metrics ------------------
+@pytest.fixture(scope="module")
+def tiny_dsprites():
+    """DSprites.load answers with a tiny factor grid (1,536 sprites) instead of rendering 737,280."""
+    from infogan.dsprites import DSprites
+
+    tiny = DSprites.generate((3, 2, 4, 8, 8))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(DSprites, "load", classmethod(lambda cls, cache_dir=None, **kwargs: tiny))
+        yield tiny
+
+
+@pytest.fixture(scope="module")
+def sprites_run(tiny_dsprites, tmp_path_factory):
+    run = tmp_path_factory.mktemp("sprites") / "run"
+    argv = ["train", "--preset", "dsprites", "--steps", "3", "--batch-size", "8", "--cr-weight", "2"]
+    argv += ["--cr-start", "1", "--cr-gap", "0.1", "--out", str(run), "--no-progress", "--device", "cpu"]
+    assert main(argv) == 0
+    return run
+
+
+def test_dsprites_preset_trains_with_cr_and_traverses(sprites_run, tmp_path, capsys):
+    config = json.loads((sprites_run / "config.json").read_text())
+    assert (config["dataset"], config["cr_weight"], config["cr_start"], config["cr_gap"]) == ("dsprites", 2.0, 1, 0.1)
+    records = [json.loads(line) for line in (sprites_run / "metrics.jsonl").read_text().splitlines()]
+    assert any("loss/cr" in r for r in records)
+    assert Image.open(sprites_run / "samples" / "step_0000003.png").size == (10 * 66 + 2, 5 * 66 + 2)  # 5 codes
+    assert main(["traverse", str(sprites_run), "--all", "--steps", "3", "--out", str(tmp_path / "t")]) == 0
+    assert sorted(p.name for p in (tmp_path / "t").iterdir()) == [f"traverse_c{i}.png" for i in range(1, 6)]
+    model = InfoGAN.load(sprites_run, device="cpu")
+    assert model.spec.categorical == () and model.image_shape == (1, 64, 64)
+
+
+def test_evaluate_disentanglement_prints_and_saves_the_five_metrics(sprites_run, tmp_path, capsys):
+    out = tmp_path / "eval.json"
+    argv = ["evaluate", str(sprites_run), "--metrics", "disentanglement", "--num-train", "60", "--num-eval", "30"]
+    assert main([*argv, "--group-size", "4", "--seed", "3", "--out", str(out), "--device", "cpu"]) == 0
+    report = json.loads(out.read_text())
+    assert json.loads(capsys.readouterr().out) == report and report["dataset"] == "dsprites"
+    scores = report["disentanglement"]["scores"]
+    families = {name.split("/")[0] for name in scores}
+    assert families == {"beta_vae", "factor_vae", "mig", "dci", "sap"}
+    assert {"dci/completeness", "dci/informativeness_test"} <= set(scores)
+    assert all(math.isfinite(v) for v in scores.values())
+    assert report["disentanglement"]["settings"] == {"seed": 3, "num_train": 60, "num_eval": 30, "batch_size": 4}
+    assert "split" not in report and "mutual_information" not in report  # codes only when asked
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["{mnist}", "--metrics", "disentanglement"], "1×64×64"),
+        (["{sprites}", "--metrics", "disentanglement", "--dataset", "mnist"], "no generative factors"),
+        (["{sprites}", "--metrics", "accuracy"], "expected codes, disentanglement"),
+    ],
+)
+def test_evaluate_disentanglement_refuses_in_one_line(argv, message, run_dir, sprites_run, capsys):
+    paths = {"mnist": run_dir, "sprites": sprites_run}
+    assert main(["evaluate", *(a.format(**paths) for a in argv), "--device", "cpu"]) == 2
+    assert message in _error_line(capsys)

@@ -197,3 +197,32 @@ def test_from_npz_refuses_bad_files(tmp_path):
     np.savez(holes, **arrays)
     with pytest.raises(InfoGANError, match="exactly once"):
         DSprites.from_npz(holes)
+
+
+def test_image_dataset_unpacks_rows_on_demand(small):
+    from infogan.data import take
+
+    data = small.image_dataset()
+    n = math.prod(SMALL)
+    assert len(data) == n and data.images.shape == (n, 1, 64, 64) and data.nbytes == n * 4096
+    indices = np.array([5, 0, n - 1])
+    rows = take(data.images, indices)
+    assert rows.dtype.is_floating_point is False and set(rows.unique().tolist()) <= {0, 255}
+    np.testing.assert_array_equal(rows.numpy() / 255, small.images_at(indices))
+    np.testing.assert_array_equal(data.images[3], small.images_at(np.array([3]))[0] * 255)
+    np.testing.assert_array_equal(data.resident().images.numpy()[:10], data.images[:10])
+    assert data.labels.tolist() == small.factors_of(np.arange(n))[:, 0].tolist()  # the shape factor
+
+
+def test_load_dataset_caches_dsprites_under_the_data_root(tmp_path, monkeypatch):
+    from infogan.data import load_dataset
+
+    calls = []
+
+    def tiny_load(cls, cache_dir=None, **kwargs):
+        calls.append(cache_dir)
+        return DSprites.generate(SMALL)
+
+    monkeypatch.setattr(DSprites, "load", classmethod(tiny_load))
+    data = load_dataset("dsprites", "test", tmp_path)
+    assert calls == [tmp_path / "dsprites"] and data.images.shape[1:] == (1, 64, 64)

@@ -124,3 +124,32 @@ def test_empty_information_loss_is_zero():
 def test_invalid_specs_are_refused(kwargs):
     with pytest.raises(InfoGANError):
         LatentSpec(**kwargs)
+
+
+@pytest.mark.parametrize("share_noise", [False, True])
+def test_contrastive_pairs_share_exactly_the_chosen_code(share_noise):
+    spec = LatentSpec(noise_dim=4, categorical=(), continuous=5)
+    first, second, shared = spec.contrastive_pairs(
+        2000, generator=torch.Generator().manual_seed(0), share_noise=share_noise
+    )
+    assert first.continuous.shape == second.continuous.shape == (2000, 5) and shared.shape == (2000,)
+    same = first.continuous == second.continuous  # (B, n_cont)
+    expected = torch.nn.functional.one_hot(shared, 5).bool()
+    assert torch.equal(same, expected)  # the chosen code equal, every other one different
+    assert torch.equal(torch.bincount(shared, minlength=5) > 300, torch.ones(5, dtype=torch.bool))
+    assert torch.equal(first.noise == second.noise, torch.full_like(first.noise, share_noise, dtype=torch.bool))
+    assert first.continuous.abs().max() <= 1 and second.continuous.abs().max() <= 1
+
+
+def test_contrastive_pairs_gap_and_categorical_codes():
+    spec = LatentSpec(noise_dim=2, categorical=(10,), continuous=3)
+    first, second, shared = spec.contrastive_pairs(1000, generator=torch.Generator().manual_seed(1), gap=0.5)
+    distance = (first.continuous - second.continuous).abs()
+    unshared = ~torch.nn.functional.one_hot(shared, 3).bool()
+    assert distance[unshared].min() >= 0.5 - 1e-6 and distance[~unshared].max() == 0
+    assert first.continuous.abs().max() <= 1 and second.continuous.abs().max() <= 1
+    assert (first.categories != second.categories).float().mean() > 0.8  # resampled, not shared
+    with pytest.raises(InfoGANError, match="gap"):
+        LatentSpec(continuous=2, continuous_dist="normal").contrastive_pairs(4, gap=0.5)
+    with pytest.raises(InfoGANError, match="continuous code"):
+        LatentSpec(continuous=0).contrastive_pairs(4)

@@ -3,7 +3,7 @@ import torch
 from torch import nn
 
 from infogan.errors import InfoGANError
-from infogan.networks import InfoGANNetworks, NetworkConfig, count_parameters
+from infogan.networks import InfoGANNetworks, NetworkConfig, build_pair_classifier, count_parameters
 
 
 def _nets(**kwargs):
@@ -79,6 +79,7 @@ def test_unknown_architecture():
         (NetworkConfig("celeba"), 4096),
         (NetworkConfig("faces"), 1024),
         (NetworkConfig("chairs"), 1024),
+        (NetworkConfig("dsprites"), 128),
         (NetworkConfig("dcgan", image_size=32, channels=1), 4096),
         (NetworkConfig("dcgan", image_size=64, channels=3), 8192),
         (NetworkConfig("dcgan", image_size=128, channels=3), 8192),
@@ -143,3 +144,30 @@ def test_spectral_norm_weights_round_trip_through_a_state_dict():
     images = torch.rand(4, 1, 28, 28)
     first.eval(), second.eval()
     assert torch.equal(first.discriminate(images)[0], second.discriminate(images)[0])
+
+
+def test_dsprites_networks_are_infogan_crs():
+    nets = InfoGANNetworks(NetworkConfig("dsprites", spectral_norm=True), latent_dim=10, q_output_dim=5)
+    convs = [m for m in nets.body if isinstance(m, nn.Conv2d)]
+    assert [(m.out_channels, m.kernel_size, m.stride) for m in convs] == [
+        (32, (4, 4), (2, 2)),
+        (32, (4, 4), (2, 2)),
+        (64, (4, 4), (2, 2)),
+        (64, (4, 4), (2, 2)),
+    ]
+    assert not any(isinstance(m, nn.BatchNorm2d | nn.BatchNorm1d) for m in [*nets.body, *nets.q_head])
+    assert nets.body[-2].out_features == 128 and nets.body[1].negative_slope == 0.2
+    assert [m.out_features for m in nets.q_head if isinstance(m, nn.Linear)] == [128, 5]
+    assert all(hasattr(m, "parametrizations") for m in convs)  # spectral norm on D's body
+    linears = [m.out_features for m in nets.generator if isinstance(m, nn.Linear)]
+    ups = [(m.in_channels, m.out_channels) for m in nets.generator if isinstance(m, nn.ConvTranspose2d)]
+    assert linears == [128, 4 * 4 * 64] and ups == [(64, 64), (64, 32), (32, 32), (32, 1)]
+
+
+@pytest.mark.parametrize("config", [NetworkConfig("dsprites", spectral_norm=True), NetworkConfig("mnist")])
+def test_pair_classifier_reads_two_stacked_images(config):
+    pair_classifier = build_pair_classifier(config, 5).eval()
+    channels, size, _ = config.image_shape
+    with torch.no_grad():
+        logits = pair_classifier(torch.rand(3, 2 * channels, size, size))
+    assert logits.shape == (3, 5)

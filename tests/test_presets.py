@@ -8,12 +8,17 @@ from datasets_on_disk import write_celeba, write_idx_dataset, write_image_folder
 
 from infogan.config import PRESETS, preset, to_dict, train_config_from_dict
 from infogan.data import load_dataset
+from infogan.dsprites import DSprites
 from infogan.training import Trainer
 
 
-def _write(dataset, root):
-    """The dataset's files under ``root``; for the renders no package ships, an image folder."""
-    if dataset in ("mnist", "fashion-mnist"):
+def _write(dataset, root, monkeypatch):
+    """The dataset's files under ``root``; for the renders no package ships, an image folder;
+    for dSprites a tiny factor grid in place of the full render."""
+    if dataset == "dsprites":
+        tiny = DSprites.generate((3, 2, 4, 8, 8))
+        monkeypatch.setattr(DSprites, "load", classmethod(lambda cls, cache_dir=None, **kwargs: tiny))
+    elif dataset in ("mnist", "fashion-mnist"):
         write_idx_dataset(root, "MNIST" if dataset == "mnist" else "FashionMNIST")
     elif dataset == "svhn":
         write_svhn(root, "train", n=10)
@@ -26,9 +31,9 @@ def _write(dataset, root):
 
 
 @pytest.mark.parametrize("name", list(PRESETS))
-def test_every_preset_trains_a_step_on_its_data(name, tmp_path):
+def test_every_preset_trains_a_step_on_its_data(name, tmp_path, monkeypatch):
     config = preset(name)
-    folder = _write(config.dataset, tmp_path)
+    folder = _write(config.dataset, tmp_path, monkeypatch)
     if folder is not None:
         config = config.replace(dataset="folder", data_path=str(folder))
     shape = config.model.network.image_shape
@@ -53,8 +58,10 @@ def test_presets_follow_the_appendix_input_sizes():
         "faces": 133,
         "faces64": 133,
         "chairs": 189,
+        "dsprites": 10,  # InfoGAN-CR: 5 codes and 5 noise dims
     }
     assert preset("faces").lr_g == 5e-4 and preset("chairs").model.latent.lambda_cont == 10.0
+    assert preset("dsprites").steps == 322_560 and preset("dsprites").batch_size == 64
 
 
 @pytest.mark.parametrize("name", list(PRESETS))

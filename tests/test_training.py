@@ -1,4 +1,5 @@
 import json
+import math
 
 import numpy as np
 import pytest
@@ -7,6 +8,7 @@ from torch.testing import assert_close
 
 from infogan import checkpoint
 from infogan.errors import InfoGANError
+from infogan.latent import LatentBatch
 from infogan.reporting import read_metrics
 from infogan.training import Trainer, TrainingDiverged
 
@@ -260,3 +262,116 @@ def test_every_remedy_together_trains_and_logs_the_label_free_score(tiny_config,
     evals = [r for r in read_metrics(trainer.run_dir) if "eval/c1_real_mi" in r]
     assert [r["step"] for r in evals] == [2, 4]
     assert all(0 <= r["eval/c1_real_mi"] <= np.log(10) + 1e-6 and "eval/c1_accuracy" in r for r in evals)
+
+
+# ----- InfoGAN-CR's contrastive regulariser -------------------------------------------------------
+@pytest.fixture(scope="module")
+def tiny_sprites():
+    from infogan.dsprites import DSprites
+
+    return DSprites.generate((3, 2, 4, 8, 8)).image_dataset()  # 1,536 sprites
+
+
+@pytest.fixture
+def cr_config():
+    from infogan.config import preset
+
+    return preset("dsprites").replace(
+        steps=4, batch_size=8, log_every=1, sample_every=4, checkpoint_every=2, cr_weight=2.0, cr_start=2
+    )
+
+
+def test_contrastive_weight_follows_its_schedule(cr_config, tiny_sprites, tmp_path):
+    trainer = _trainer(cr_config, tmp_path, tiny_sprites)
+    assert [trainer.contrastive_weight(s) for s in range(4)] == [0.0, 0.0, 2.0, 2.0]
+    before = trainer.train_step(trainer.real_batch(0))
+    trainer.step = 2
+    after = trainer.train_step(trainer.real_batch(2))
+    assert "loss/cr" not in before and {"loss/cr", "cr/accuracy"} <= set(after)
+    assert _trainer(cr_config.replace(cr_weight=0.0), tmp_path / "off", tiny_sprites).pair_classifier is None
+
+
+def _pairs(trainer, n=8):
+    from infogan.training import ContrastivePairs
+
+    first, second, shared = trainer.spec.contrastive_pairs(n, generator=trainer.latent_rng)
+    images = trainer.nets.generate(trainer.spec.generator_input(LatentBatch.concat([first, second])))
+    return ContrastivePairs(torch.cat(images.split(n), dim=1), shared)
+
+
+def test_contrastive_loss_is_the_cross_entropy_of_naming_the_shared_code(cr_config, tiny_sprites, tmp_path):
+    trainer = _trainer(cr_config.replace(network={"spectral_norm": False}), tmp_path, tiny_sprites)
+    with torch.no_grad():
+        trainer.pair_classifier[-1].weight.zero_()  # every logit is H's bias, 0 at init: uniform over 5 codes
+    pairs = _pairs(trainer)
+    assert pairs.images.shape == (8, 2, 64, 64)
+    loss, accuracy = trainer.contrastive_loss(pairs)
+    assert_close(loss, torch.tensor(math.log(5.0)))
+    assert_close(accuracy, (pairs.shared == 0).float().mean())  # argmax of equal logits is code 0
+
+
+def test_contrastive_loss_reaches_g_and_h_only_and_each_step_updates_its_own(cr_config, tiny_sprites, tmp_path):
+    trainer = _trainer(cr_config, tmp_path, tiny_sprites)
+    trainer.contrastive_loss(_pairs(trainer))[0].backward()
+    h_ids = _ids(trainer.pair_classifier.parameters())
+    reached = _params_with_grad(trainer.nets) | _params_with_grad(trainer.pair_classifier)
+    assert reached == _ids(trainer.nets.generator.parameters()) | h_ids
+    for p in [*trainer.nets.parameters(), *trainer.pair_classifier.parameters()]:
+        p.grad = None
+
+    trainer.step = 2  # CR on
+
+    def named():
+        return dict(trainer.nets.named_parameters()) | {
+            f"H.{n}": p for n, p in trainer.pair_classifier.named_parameters()
+        }
+
+    before = {n: p.clone() for n, p in named().items()}
+    pairs = _pairs(trainer)
+    trainer._pair_classifier_step(type(pairs)(pairs.images.detach(), pairs.shared))
+    changed = {n for n, p in named().items() if not torch.equal(p, before[n])}
+    assert changed == {f"H.{n}" for n, _ in trainer.pair_classifier.named_parameters()}
+
+    before = {n: p.clone() for n, p in named().items()}
+    latents, fake = _fake_batch(trainer)
+    losses = trainer.generator_losses(fake, latents, _pairs(trainer))
+    assert losses.info is not None
+    trainer._generator_step(fake, latents, _pairs(trainer))
+    changed = {n for n, p in named().items() if not torch.equal(p, before[n])}
+    assert changed == {f"generator.{n}" for n, _ in trainer.nets.generator.named_parameters()}
+
+
+def test_resume_with_cr_continues_exactly(cr_config, tiny_sprites, tmp_path):
+    straight = _trainer(cr_config, tmp_path / "straight", tiny_sprites)
+    straight.fit()
+    first = _trainer(cr_config.replace(steps=3), tmp_path / "split", tiny_sprites)  # stops after CR's start
+    first.fit()
+    torch.manual_seed(999)
+    second = _trainer(cr_config, tmp_path / "split", tiny_sprites)
+    second.restore(tmp_path / "split" / "run")
+    assert second.step == 3
+    assert_close(second.opt_h.state_dict()["state"][0]["step"], torch.tensor(1.0))  # H trained at step 2 only
+    second.fit()
+    for key, value in straight.nets.state_dict().items():
+        assert_close(second.nets.state_dict()[key], value)
+    for key, value in straight.pair_classifier.state_dict().items():
+        assert_close(second.pair_classifier.state_dict()[key], value)
+    resumed = second.opt_h.state_dict()["state"]
+    for key, value in straight.opt_h.state_dict()["state"].items():
+        assert_close(resumed[key]["exp_avg_sq"], value["exp_avg_sq"])
+    records = read_metrics(tmp_path / "straight" / "run")
+    assert [r["step"] for r in records if "loss/cr" in r] == [3, 4]
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"cr_weight": -1.0}, ">= 0"),
+        ({"cr_start": 4}, "cr-start 4"),
+        ({"latent": {"continuous": 1}}, "2 continuous codes"),
+        ({"cr_gap": 2.5}, "cr-gap"),
+    ],
+)
+def test_bad_cr_settings_are_refused(cr_config, changes, message):
+    with pytest.raises(InfoGANError, match=message):
+        cr_config.replace(**changes)
