@@ -46,7 +46,7 @@ def tiny_data():
 @pytest.fixture(scope="session")
 def mnist_root() -> Path:
     """Where the real MNIST files are: $INFOGAN_DATA_ROOT, else ../shared/data beside the repo."""
-    root = Path(os.environ.get("INFOGAN_DATA_ROOT") or SHARED_DATA)
+    root = Path(os.environ.get("INFOGAN_DATA_ROOT") or SHARED_DATA).resolve()
     if not (root / "MNIST" / "raw" / "train-images-idx3-ubyte").is_file():
         pytest.fail(f"MNIST IDX files not found under {root}/MNIST/raw: set INFOGAN_DATA_ROOT")
     return root
