@@ -209,6 +209,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="auto", help="device of every run (auto)")
     parser.add_argument("--deadline", type=float, default=None, help="start no run after this many seconds")
     parser.add_argument("--eval-samples", type=int, default=10_000, help="fresh samples for L_I at the end (10000)")
+    parser.add_argument("--figure", help="comma-separated variants to draw in figure1.png (default: all)")
     parser.add_argument("--collect-only", action="store_true", help="train nothing: report the finished runs")
     parser.add_argument("--train-args", default="", help="options added to every run, e.g. '--steps 2000'")
     args = parser.parse_args(argv)
@@ -242,6 +243,8 @@ def main(argv: list[str] | None = None) -> int:
         curves[name] = [mi_curve(j.run_dir) for j in finished]
     out.mkdir(parents=True, exist_ok=True)
     (out / "sweep.json").write_text(json.dumps({"common": common, "variants": report}, indent=2) + "\n")
+    if args.figure:
+        curves = {name: runs for name, runs in curves.items() if name in args.figure.split(",")}
     if curves:
         draw_figure1(curves, out / "figure1.png")
     print(f"\nwrote {out / 'sweep.json'} and {out / 'figure1.png'}")
