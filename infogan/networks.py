@@ -353,6 +353,10 @@ class InfoGANNetworks(nn.Module):
         own_body = list(self.q_body.parameters()) if self.q_body is not None else []
         return [*own_body, *self.q_head.parameters()]
 
+    def q_logits_of(self, images: Tensor) -> Tensor:
+        """Q's raw output for images with no D features at hand (runs the shared body if Q uses it)."""
+        return self.q_logits(images, self.body(images) if self.q_body is None else None)
+
     def q_logits(self, images: Tensor, body_features: Tensor | None) -> Tensor:
         """Q's raw output (B, q_output_dim), reusing D's features when Q shares the body."""
         features = body_features if self.q_body is None else self.q_body(images)

@@ -185,7 +185,8 @@ class Trainer:
                 module.compile()  # in place, so state_dict keys stay those of the eager modules
         self.eval_data = eval_data if self.world.is_main else None
         # Unlabelled training images for the label-free score logged beside the test scores.
-        self._selection_images = data.subset(SELECTION_IMAGES, seed=config.seed).images if self.world.is_main else None
+        scores = self.world.is_main and config.eval_every > 0
+        self._selection_images = data.subset(SELECTION_IMAGES, seed=config.seed).images if scores else None
         # Every rank walks the same permutation and takes its own slice of a global batch.
         self.batches = make_batches(
             data,
@@ -373,8 +374,7 @@ class Trainer:
         info = self.spec.information_loss(self.spec.information_terms(reading, latents))
         warped = self._warped(fake)
         if warped is not None:
-            q_warped = self.nets.q_logits(warped, self.nets.body(warped) if self.nets.q_body is None else None)
-            info = _sum(info, self._consistency_loss(q_warped, latents))
+            info = _sum(info, self._consistency_loss(self.nets.q_logits_of(warped), latents))
         return StepLosses(generator_loss(fake_logits), info if contrastive is None else info + contrastive, {})
 
     def _discriminator_step(self, real: Tensor, fake: Tensor, latents: LatentBatch) -> dict[str, Tensor]:
