@@ -11,7 +11,9 @@ variant and writes ``sweep.json`` (every run, and median / worst per variant) an
 
 Labels only score. The ``selected`` column is the accuracy at the evaluation point that a
 label-free rule picks (the largest mutual information between real training images and c1
-under Q, see :func:`infogan.evaluation.real_data_information`).
+under Q, see :func:`infogan.evaluation.real_data_information`). With three or more finished
+runs of a variant, the table also names the run InfoGAN-CR's model centrality would keep
+(:mod:`infogan.selection`, on c1), the label-free choice of a seed.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from pathlib import Path
 
 from infogan.metrics.clustering import confused_pairs
 from infogan.reporting import read_metrics
+from infogan.selection import run_centrality
 
 TARGET_MEDIAN, TARGET_WORST, TARGET_MI_FRACTION = 0.97, 0.95, 0.99
 LN10 = math.log(10)
@@ -164,6 +167,17 @@ def print_table(variant: str, options: tuple[str, ...], results: list[RunResult]
     )
 
 
+def central_run(results: list[RunResult], runs: dict[int, Path], samples: int, device: str) -> dict | None:
+    """The seed that model centrality on c1 picks among a variant's finished runs, and its accuracy."""
+    if len(results) < 3 or samples == 0:  # with two runs both are equally central
+        return None
+    seeds = sorted(r.seed for r in results)
+    ranking = run_centrality([str(runs[s]) for s in seeds], samples=samples, codes=["c1"], device=device)
+    chosen = seeds[ranking.names.index(ranking.chosen)]
+    accuracy = next(r.accuracy for r in results if r.seed == chosen)
+    return {"seed": chosen, "accuracy": accuracy, "centrality": dict(zip(seeds, ranking.scores.tolist(), strict=True))}
+
+
 def draw_figure1(curves: dict[str, list[list[tuple[int, float]]]], path: Path) -> None:
     """L_I(c1) against training step per variant: mean over seeds, shaded min-max range."""
     import matplotlib
@@ -209,6 +223,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="auto", help="device of every run (auto)")
     parser.add_argument("--deadline", type=float, default=None, help="start no run after this many seconds")
     parser.add_argument("--eval-samples", type=int, default=10_000, help="fresh samples for L_I at the end (10000)")
+    parser.add_argument(
+        "--centrality-samples", type=int, default=5_000, help="draws per run for model centrality (0: skip)"
+    )
     parser.add_argument("--figure", help="comma-separated variants to draw in figure1.png (default: all)")
     parser.add_argument("--collect-only", action="store_true", help="train nothing: report the finished runs")
     parser.add_argument("--train-args", default="", help="options added to every run, e.g. '--steps 2000'")
@@ -238,6 +255,11 @@ def main(argv: list[str] | None = None) -> int:
             continue
         summary = summarise(results)
         print_table(name, options, results, summary)
+        runs = {j.seed: j.run_dir for j in jobs if j.variant == name}
+        central = central_run(results, runs, args.centrality_samples, args.device)
+        if central:
+            summary["central"] = central
+            print(f"model centrality on c1 keeps seed {central['seed']}: accuracy {central['accuracy']:.3f}")
         report[name] = {"options": list(options), "summary": summary, "runs": [asdict(r) for r in results]}
         finished = [j for j in jobs if j.variant == name and (j.run_dir / "evaluation.json").exists()]
         curves[name] = [mi_curve(j.run_dir) for j in finished]

@@ -564,6 +564,37 @@ def _disentanglement(model, dataset: str, args: argparse.Namespace) -> dict[str,
     )
 
 
+def _add_select(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "select",
+        help="the most central of several runs, chosen without labels (InfoGAN-CR)",
+        description="Model centrality (Lin et al., 2020): each run renders its own codes and every "
+        "other run's Q reads them; the run the others agree with most is chosen. Prints the "
+        "agreement matrix and each run's centrality.",
+    )
+    parser.add_argument("runs", nargs="+", metavar="RUN_OR_CKPT", help="two or more runs of one configuration")
+    parser.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N or mps")
+    parser.add_argument("--code", action="append", help="score only this code of each run, e.g. c1 (repeatable)")
+    parser.add_argument("--samples", type=_positive_int, default=5_000, help="draws per run (5000)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the draws (0)")
+    parser.add_argument("--out", help="JSON file to write the agreement and centrality to")
+    parser.set_defaults(run=_select)
+
+
+def _select(args: argparse.Namespace) -> int:
+    from infogan.selection import run_centrality
+
+    ranking = run_centrality(args.runs, samples=args.samples, seed=args.seed, codes=args.code, device=args.device)
+    width = max(len(name) for name in ranking.names)
+    print(f"{'run':<{width}}  centrality  agreement with runs 1..{len(ranking.names)}")
+    for name, score, row in zip(ranking.names, ranking.scores, ranking.agreement, strict=True):
+        marker = "  <- chosen" if name == ranking.chosen else ""
+        print(f"{name:<{width}}  {score:10.3f}  {' '.join(f'{v:.2f}' for v in row)}{marker}")
+    if args.out:
+        _write_text(json.dumps(ranking.as_dict(), indent=1) + "\n", args.out)
+    return 0
+
+
 _SERVE_PACKAGES = ("starlette", "uvicorn", "python_multipart")
 
 
@@ -647,7 +678,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="infogan", description="Train InfoGAN models and put their codes to work.")
     parser.add_argument("--version", action="version", version=f"infogan {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
-    for add in (_add_train, _add_sample, _add_traverse, _add_encode, _add_evaluate, _add_serve, _add_presets):
+    verbs = (_add_train, _add_sample, _add_traverse, _add_encode, _add_evaluate, _add_select, _add_serve, _add_presets)
+    for add in verbs:
         add(commands)
     return parser
 

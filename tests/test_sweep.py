@@ -51,15 +51,18 @@ def test_a_tiny_sweep_trains_scores_collects_and_draws(sweep, mnist_root, tmp_pa
     monkeypatch.setenv("INFOGAN_DATA_ROOT", str(mnist_root))
     out = tmp_path / "sweep"
     tiny = "--steps 2 --batch-size 8 --log-every 1"
-    args = ["--out", str(out), "--seeds", "0", "--baseline", "--device", "cpu", "--eval-samples", "500"]
-    args += ["--threads", "1", "--train-args", tiny]
+    args = ["--out", str(out), "--seeds", "0-2", "--baseline", "--device", "cpu", "--eval-samples", "500"]
+    args += ["--threads", "1", "--train-args", tiny, "--centrality-samples", "200"]
     assert sweep.main(args) == 0
     report = json.loads((out / "sweep.json").read_text())
     assert set(report["variants"]) == {"default", "plain-gan"}
-    (run,) = report["variants"]["default"]["runs"]
+    run, *_ = report["variants"]["default"]["runs"]
+    assert len(report["variants"]["default"]["runs"]) == 3
+    assert report["variants"]["default"]["summary"]["central"]["seed"] in {0, 1, 2}
     assert run["images_seen"] == 16 and 0 <= run["accuracy"] <= 1 and len(run["confusion"]) == 10
     assert (out / "figure1.png").stat().st_size > 1000
-    assert "| 0 |" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "| 0 |" in printed and "model centrality on c1 keeps seed" in printed
     # A second call trains nothing and reports the same runs.
     assert sweep.main([*args, "--collect-only"]) == 0
     again = json.loads((out / "sweep.json").read_text())
