@@ -102,7 +102,7 @@ def model_centrality(
         images = model_a.render(latents)
         for b, model_b in enumerate(models):
             if a != b:
-                reading = model_b.encode(images.to(model_b.device))
+                reading = model_b.encode(images)
                 agreement[a, b] = code_agreement(model_a.spec, latents, reading, codes)
     symmetric = (agreement + agreement.T) / 2
     scores = (symmetric.sum(1) - 1) / (n - 1)  # leave out each run's agreement with itself
