@@ -3,9 +3,11 @@ configuration as JSON in its header. Written atomically; loading executes no cod
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,8 @@ from infogan.errors import InfoGANError
 
 FORMAT = "infogan-checkpoint-v1"
 CHECKPOINT_NAME = "checkpoint.safetensors"
+# Weights only, kept by the trainer where its label-free score peaked (see Trainer._keep_if_selected).
+SELECTED_NAME = "selected.safetensors"
 
 
 def resolve(path: str | Path) -> Path:
@@ -51,18 +55,30 @@ def write(path: Path, tensors: dict[str, Tensor], meta: dict[str, Any]) -> None:
 
 def read(path: Path) -> tuple[dict[str, Tensor], dict[str, Any]]:
     """Tensors and decoded metadata of a checkpoint file, or a one-line error if it is not one."""
+    meta = read_metadata(path)
+    with _reading(path), safe_open(str(path), framework="pt") as handle:
+        tensors = {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118
+    return tensors, meta
+
+
+def read_metadata(path: Path) -> dict[str, Any]:
+    """The decoded header of a checkpoint file, without reading its tensors."""
+    with _reading(path), safe_open(str(path), framework="pt") as handle:
+        header = handle.metadata() or {}
+        if header.get("format") != FORMAT:
+            raise InfoGANError(f"{path} is not an infogan checkpoint")
+        return {k: json.loads(v) for k, v in header.items() if k != "format"}
+
+
+@contextlib.contextmanager
+def _reading(path: Path) -> Iterator[None]:
+    """Turn whatever a truncated or foreign file raises (safetensors has several types) into one line."""
     try:
-        with safe_open(str(path), framework="pt") as handle:
-            header = handle.metadata() or {}
-            if header.get("format") != FORMAT:
-                raise InfoGANError(f"{path} is not an infogan checkpoint")
-            tensors = {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118
-        meta = {k: json.loads(v) for k, v in header.items() if k != "format"}
+        yield
     except InfoGANError:
         raise
-    except Exception as err:  # safetensors raises several types for truncated or foreign files
+    except Exception as err:
         raise InfoGANError(f"{path} is corrupt or not a checkpoint ({type(err).__name__})") from None
-    return tensors, meta
 
 
 def with_prefix(prefix: str, tensors: dict[str, Tensor]) -> dict[str, Tensor]:

@@ -318,8 +318,14 @@ def _load(args: argparse.Namespace):
 
 
 def _default_out(args: argparse.Namespace, name: str) -> Path:
+    """RUN/name for a run or its checkpoint; RUN/<stem>_name for another file, such as selected.safetensors,
+    so that its outputs do not overwrite those of the run's last checkpoint."""
     model = Path(args.model)
-    return (model if model.is_dir() else model.parent) / name
+    if model.is_dir():
+        return model / name
+    from infogan.checkpoint import CHECKPOINT_NAME
+
+    return model.parent / (name if model.name == CHECKPOINT_NAME else f"{model.stem}_{name}")
 
 
 def _add_sample(commands: argparse._SubParsersAction) -> None:

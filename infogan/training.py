@@ -187,6 +187,7 @@ class Trainer:
         # Unlabelled training images for the label-free score logged beside the test scores.
         scores = self.world.is_main and config.eval_every > 0
         self._selection_images = data.subset(SELECTION_IMAGES, seed=config.seed).images if scores else None
+        self._selected_score = -math.inf
         # Every rank walks the same permutation and takes its own slice of a global batch.
         self.batches = make_batches(
             data,
@@ -506,10 +507,24 @@ class Trainer:
             if self.eval_data is not None:
                 score = categorical_score(self.model, self.eval_data, code.name)
                 scores |= {f"eval/{code.name}_accuracy": score.accuracy, f"eval/{code.name}_nmi": score.nmi}
+        self._keep_if_selected(scores)
         self.nets.train()
         self._eval_seconds += time.perf_counter() - started
         timing = {"time/elapsed_s": self._elapsed(), "time/eval_s": self._eval_seconds}
         self.reporter.report(self.step, scores | timing)
+
+    def _keep_if_selected(self, scores: dict[str, float]) -> None:
+        """Keep the weights where the first categorical code's label-free score is highest so far.
+
+        Q's mutual information with unlabelled training images peaks near the best test accuracy
+        within a run (README, "Unsupervised model selection"), and choosing by it uses no labels.
+        """
+        name = next((code.name for code in self.spec.codes if code.kind == "categorical"), None)
+        if name is None or scores[f"eval/{name}_real_mi"] <= self._selected_score:
+            return
+        self._selected_score = scores[f"eval/{name}_real_mi"]
+        meta = self.model.metadata() | {"selected": {"step": self.step, "code": name, "real_mi": self._selected_score}}
+        checkpoint.write(self.run_dir / checkpoint.SELECTED_NAME, self.model.weights(), meta)
 
     def _maybe_snapshot(self) -> None:
         if self.world.is_main and self._due(self.config.sample_every):
@@ -592,6 +607,9 @@ class Trainer:
             optimizer.load_state_dict(checkpoint.unflatten_optimizer(flat, meta[f"optim_{name}"]))
         checkpoint.restore_rng_state(checkpoint.strip_prefix("rng.", tensors))
         self.step = int(meta["step"])
+        selected = self.run_dir / checkpoint.SELECTED_NAME
+        if selected.is_file():
+            self._selected_score = checkpoint.read_metadata(selected)["selected"]["real_mi"]
 
 
 # Settings of length, cadence and speed, not of what is learned: a resume may change them.

@@ -2,6 +2,7 @@ import csv
 import io
 import json
 import math
+import shutil
 
 import numpy as np
 import pytest
@@ -91,6 +92,15 @@ def test_sample_and_traverse(run_dir, tmp_path):
         "traverse_c3.png",
     ]
     assert Image.open(tmp_path / "t" / "traverse_c2.png").size == (5 * 30 + 2, 10 * 30 + 2)
+
+
+def test_another_checkpoint_files_outputs_do_not_overwrite_the_runs(run_dir, tmp_path):
+    shutil.copy(run_dir / "checkpoint.safetensors", tmp_path / "checkpoint.safetensors")
+    shutil.copy(run_dir / "checkpoint.safetensors", tmp_path / "selected.safetensors")
+    assert main(["sample", str(tmp_path / "selected.safetensors"), "--num", "4", "--device", "cpu"]) == 0
+    assert (tmp_path / "selected_samples.png").is_file() and not (tmp_path / "samples.png").exists()
+    assert main(["sample", str(tmp_path / "checkpoint.safetensors"), "--num", "4", "--device", "cpu"]) == 0
+    assert (tmp_path / "samples.png").is_file()
 
 
 def test_encode_files_and_dataset(run_dir, tmp_path, mnist_root, capsys):

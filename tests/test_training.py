@@ -8,7 +8,9 @@ from torch.testing import assert_close
 
 from infogan import checkpoint
 from infogan.errors import InfoGANError
+from infogan.evaluation import real_data_information
 from infogan.latent import LatentBatch
+from infogan.model import InfoGAN
 from infogan.reporting import read_metrics
 from infogan.training import Trainer, TrainingDiverged
 
@@ -262,6 +264,42 @@ def test_every_remedy_together_trains_and_logs_the_label_free_score(tiny_config,
     evals = [r for r in read_metrics(trainer.run_dir) if "eval/c1_real_mi" in r]
     assert [r["step"] for r in evals] == [2, 4]
     assert all(0 <= r["eval/c1_real_mi"] <= np.log(10) + 1e-6 and "eval/c1_accuracy" in r for r in evals)
+
+
+def test_the_weights_where_the_label_free_score_peaked_are_kept(tiny_config, tiny_data, tmp_path):
+    trainer = _trainer(tiny_config.replace(steps=8, eval_every=1), tmp_path, tiny_data)
+    trainer.fit()
+    evals = [r for r in read_metrics(trainer.run_dir) if "eval/c1_real_mi" in r]
+    best = max(evals, key=lambda r: r["eval/c1_real_mi"])  # the first of equal peaks, as the sweep reads it
+    path = trainer.run_dir / checkpoint.SELECTED_NAME
+    assert checkpoint.read_metadata(path)["selected"] == {
+        "step": best["step"],
+        "code": "c1",
+        "real_mi": best["eval/c1_real_mi"],
+    }
+    kept = InfoGAN.load(path, device="cpu")
+    score = real_data_information(kept, trainer._selection_images, "c1")
+    assert score == pytest.approx(best["eval/c1_real_mi"], abs=1e-6)
+
+
+def test_resume_keeps_choosing_against_the_score_already_kept(tiny_config, tiny_data, tmp_path):
+    config = tiny_config.replace(steps=8, eval_every=1)
+    straight = _trainer(config, tmp_path / "straight", tiny_data)
+    straight.fit()
+    _trainer(config.replace(steps=4), tmp_path / "split", tiny_data).fit()
+    kept_before = checkpoint.read_metadata(tmp_path / "split" / "run" / checkpoint.SELECTED_NAME)["selected"]
+    second = _trainer(config, tmp_path / "split", tiny_data)
+    second.restore(tmp_path / "split" / "run")
+    assert second._selected_score == kept_before["real_mi"]
+    second.fit()
+    read = [checkpoint.read_metadata(t.run_dir / checkpoint.SELECTED_NAME) for t in (straight, second)]
+    assert read[0]["selected"] == read[1]["selected"]
+
+
+def test_no_selected_weights_without_evaluation(tiny_config, tiny_data, tmp_path):
+    trainer = _trainer(tiny_config.replace(eval_every=0), tmp_path, tiny_data)
+    trainer.fit()
+    assert not (trainer.run_dir / checkpoint.SELECTED_NAME).exists()
 
 
 # ----- InfoGAN-CR's contrastive regulariser -------------------------------------------------------
