@@ -60,6 +60,20 @@ def test_confused_pairs_finds_merges_and_style_splits():
     assert pair[:2] == (0, 1) and pair[2] == pytest.approx(0.9)
 
 
+def test_weakest_label_names_the_least_held_label_and_where_it_strays():
+    from infogan.metrics.clustering import weakest_label
+
+    confusion = np.array([[48, 2, 0], [0, 45, 5], [0, 0, 50]])  # columns: clusters of 0, 1, 2
+    confusion = confusion[:, [2, 0, 1]]  # clusters in another order than the labels
+    stray = weakest_label(confusion)
+    assert (stray.label, stray.strays_to) == (1, 2) and stray.held == pytest.approx(0.9)
+    # 0 splits over its cluster and 1's, and is the larger part of 1's: the matching names that cluster 1's
+    split = np.array([[30, 25, 0], [10, 20, 0], [0, 0, 50]])
+    assert weakest_label(split) == weakest_label(split[:, [1, 2, 0]])
+    stray = weakest_label(split)
+    assert (stray.label, stray.strays_to) == (0, 1) and stray.held == pytest.approx(30 / 55)
+
+
 def test_real_data_information_known_answers():
     import math
     from types import SimpleNamespace

@@ -28,7 +28,8 @@ def test_seeds_and_variants_parse(sweep):
 
 
 def _result(sweep, accuracy, mi=2.3):
-    return sweep.RunResult("v", 0, accuracy, 0.9, mi, accuracy, 5000, 1.0, 640_000, [], [])
+    weakest = {"label": 7, "held": 0.9, "strays_to": 2}
+    return sweep.RunResult("v", 0, accuracy, 0.9, mi, accuracy, 5000, 1.0, 640_000, [], [], weakest)
 
 
 @pytest.mark.parametrize(
@@ -60,6 +61,8 @@ def test_a_tiny_sweep_trains_scores_collects_and_draws(sweep, mnist_root, tmp_pa
     assert len(report["variants"]["default"]["runs"]) == 3
     assert report["variants"]["default"]["summary"]["central"]["seed"] in {0, 1, 2}
     assert run["images_seen"] == 16 and 0 <= run["accuracy"] <= 1 and len(run["confusion"]) == 10
+    assert run["weakest"]["label"] in range(10) and 0 <= run["weakest"]["held"] <= 1
+    assert (out / "default" / "seed0" / "selected.safetensors").is_file()
     assert (out / "figure1.png").stat().st_size > 1000
     printed = capsys.readouterr().out
     assert "| 0 |" in printed and "model centrality on c1 keeps seed" in printed

@@ -74,3 +74,30 @@ def confused_pairs(confusion: np.ndarray, threshold: float = 0.2) -> list[tuple[
         for b in range(a + 1, len(spread))
     ]
     return sorted((p for p in pairs if p[2] >= threshold), key=lambda p: -p[2])
+
+
+@dataclass(frozen=True)
+class Stray:
+    """The label that its matched cluster holds least: where a run errs most."""
+
+    label: int
+    held: float  # share of the label's images in the cluster matched to it
+    strays_to: int | None  # the label matched to the cluster that takes most of the rest (None: unmatched)
+
+
+def weakest_label(confusion: np.ndarray) -> Stray:
+    """The label with the smallest share in its Hungarian-matched cluster, and where most of the rest go.
+
+    Confusion rows are true labels, columns clusters, matched as in :func:`score_clustering`, so
+    the shares are the per-label accuracies behind its accuracy.
+    """
+    rows = np.asarray(confusion, dtype=np.float64)
+    cluster_of = {label: cluster for cluster, label in hungarian_mapping(rows).items()}
+    held = np.array([rows[label, cluster_of[label]] if label in cluster_of else 0.0 for label in range(len(rows))])
+    held /= np.maximum(rows.sum(1), 1)
+    label = int(held.argmin())
+    strays = rows[label].copy()
+    if label in cluster_of:
+        strays[cluster_of[label]] = -1
+    target = {cluster: matched for matched, cluster in cluster_of.items()}.get(int(strays.argmax()))
+    return Stray(label, float(held[label]), target)
