@@ -232,8 +232,9 @@ class Trainer:
         return self._adam(d_groups), self._adam(nets.generator.parameters(), lr=cfg.lr_g)
 
     def _adam(self, params, **options) -> torch.optim.Adam:
-        # The fused kernel makes one pass over each parameter where foreach makes about ten; with
-        # 13 M parameters that was 18% of a CPU step at batch 64 (benchmarks/profile_step.py).
+        # The fused kernel makes one pass over each parameter where foreach makes about ten: with
+        # 13 M parameters, bf16 training at batch 64 went from 1.6-1.9x to 2.3x the reference
+        # loop on the 2-core CPU (benchmarks/bench.py; README, "Speed settings and benchmarks").
         fused = self.device.type in ("cpu", "cuda")
         return torch.optim.Adam(
             params, betas=self.config.betas, fused=fused or None, foreach=None if fused else True, **options
