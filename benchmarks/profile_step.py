@@ -62,12 +62,12 @@ def profile_steps(step, steps: int) -> tuple[float, dict[str, float], list[tuple
     return wall, by_kind, sorted(ops, key=lambda op: -op[1])[:12]
 
 
-def profile_setting(name: str, batch: int, data, *, warmup: int, steps: int) -> dict:
+def profile_setting(name: str, batch: int, data, run_dir: Path, *, warmup: int, steps: int) -> dict:
     if name == "reference":
         step = bench.reference_step(batch, data)
     else:
         config = preset("mnist").replace(batch_size=batch, **bench.PAPER_OBJECTIVE | bench.SETTINGS[name])
-        step = bench.trainer_step(bench.trainer_for(config, data, Path(tempfile.mkdtemp())))
+        step = bench.trainer_step(bench.trainer_for(config, data, run_dir))
     for _ in range(warmup):
         step()
     flops = bench.flops_per_image(step, batch) * batch
@@ -112,16 +112,19 @@ def main() -> None:
         parser.error(f"unknown settings: {', '.join(sorted(unknown))}")
     bench.DEVICE = torch.device(args.device)
     data = bench.synthetic_mnist()
+    ceilings = {"fp32": bench.matmul_gflops(torch.float32), "bf16": bench.matmul_gflops(torch.bfloat16)}
+    with tempfile.TemporaryDirectory() as tmp:  # the trainers' run directories, not kept
+        rows = [
+            profile_setting(name, batch, data, Path(tmp) / f"{name}-{batch}", warmup=args.warmup, steps=args.steps)
+            for batch in args.batches
+            for name in args.settings
+        ]
     result = {
         "device": str(bench.DEVICE),
         "threads": torch.get_num_threads(),
         "torch": torch.__version__,
-        "ceilings_gflops": {"fp32": bench.matmul_gflops(torch.float32), "bf16": bench.matmul_gflops(torch.bfloat16)},
-        "rows": [
-            profile_setting(name, batch, data, warmup=args.warmup, steps=args.steps)
-            for batch in args.batches
-            for name in args.settings
-        ],
+        "ceilings_gflops": ceilings,
+        "rows": rows,
     }
     print_table(result)
     args.out.parent.mkdir(parents=True, exist_ok=True)

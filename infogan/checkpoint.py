@@ -55,8 +55,8 @@ def write(path: Path, tensors: dict[str, Tensor], meta: dict[str, Any]) -> None:
 
 def read(path: Path) -> tuple[dict[str, Tensor], dict[str, Any]]:
     """Tensors and decoded metadata of a checkpoint file, or a one-line error if it is not one."""
-    meta = read_metadata(path)
     with _reading(path), safe_open(str(path), framework="pt") as handle:
+        meta = _decoded_header(handle, path)
         tensors = {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118
     return tensors, meta
 
@@ -64,10 +64,14 @@ def read(path: Path) -> tuple[dict[str, Tensor], dict[str, Any]]:
 def read_metadata(path: Path) -> dict[str, Any]:
     """The decoded header of a checkpoint file, without reading its tensors."""
     with _reading(path), safe_open(str(path), framework="pt") as handle:
-        header = handle.metadata() or {}
-        if header.get("format") != FORMAT:
-            raise InfoGANError(f"{path} is not an infogan checkpoint")
-        return {k: json.loads(v) for k, v in header.items() if k != "format"}
+        return _decoded_header(handle, path)
+
+
+def _decoded_header(handle, path: Path) -> dict[str, Any]:
+    header = handle.metadata() or {}
+    if header.get("format") != FORMAT:
+        raise InfoGANError(f"{path} is not an infogan checkpoint")
+    return {k: json.loads(v) for k, v in header.items() if k != "format"}
 
 
 @contextlib.contextmanager

@@ -36,8 +36,8 @@ def test_ops_are_grouped_by_kind_and_optimizer_steps_claim_their_ops(scripts):
 def test_bench_and_profile_run_and_write_their_tables(scripts, tmp_path, monkeypatch, capsys):
     bench, profile_step = scripts
     tiny = ["--batches", "8", "--warmup", "1", "--steps", "1"]
-    monkeypatch.setattr(sys, "argv", ["bench.py", *tiny, "--settings", "fp32", "--windows", "1"])
-    monkeypatch.setattr(sys, "argv", [*sys.argv, "--out", str(tmp_path / "bench.json")])
+    bench_args = [*tiny, "--settings", "fp32", "--windows", "1", "--out", str(tmp_path / "bench.json")]
+    monkeypatch.setattr(sys, "argv", ["bench.py", *bench_args])
     bench.main()
     rows = json.loads((tmp_path / "bench.json").read_text())["training"]
     assert [r["setting"] for r in rows] == ["reference", "fp32"]
