@@ -101,6 +101,11 @@ _TRAIN_OPTIONS: dict[str, tuple[str, dict[str, Any]]] = {
         "--consistency",
         {"type": float, "help": "weight of the categorical information loss on randomly warped fakes (0: off)"},
     ),
+    "iic": (
+        "--iic",
+        {"type": float, "help": "weight of IIC's objective on real images and warped copies, for Q (0: off)"},
+    ),
+    "iic_warp": ("--iic-warp", {"type": float, "help": "strength of the IIC term's warps (1: the consistency term's)"}),
     "cr_weight": (
         "--cr-weight",
         {"type": float, "help": "weight of InfoGAN-CR's contrastive regulariser in G's loss (0: off)"},

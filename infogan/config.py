@@ -52,6 +52,12 @@ class TrainConfig:
         consistency: weight of the categorical information loss on randomly warped fakes
             (:mod:`infogan.augment`), for Q and G: the categories must survive a small rotation,
             shift and zoom, so G cannot keep them in slant or position; 0 turns it off.
+        iic: weight of IIC's objective on real images (Ji et al., 2019) in D's step: Q's reading
+            of each categorical code on a real image and on a randomly warped copy should agree,
+            with balanced classes (:func:`infogan.losses.paired_cluster_information`); Q then learns
+            from real images, not only from G's; 0 turns it off.
+        iic_warp: strength of the IIC term's warps, a multiple of the consistency term's largest
+            rotation (15°), log-zoom (ln 1.1) and shift (10% of the half-width).
         cr_weight: weight of InfoGAN-CR's contrastive regulariser (Lin et al., 2020) in G's loss:
             a pair classifier H, with its own optimizer at ``lr_d``, learns from pairs of fakes
             which continuous code they share, and G helps it; 0 turns it off.
@@ -83,6 +89,8 @@ class TrainConfig:
     instance_noise: float = 0.0
     label_smoothing: float = 0.0
     consistency: float = 0.0
+    iic: float = 0.0
+    iic_warp: float = 1.0
     cr_weight: float = 0.0
     cr_start: int = 0
     cr_gap: float = 0.0
@@ -101,8 +109,8 @@ class TrainConfig:
             raise InfoGANError("eval-every must be >= 0 (0 turns evaluation off)")
         if min(self.lr_d, self.lr_g, self.lr_q) <= 0:
             raise InfoGANError("learning rates must be positive")
-        if self.instance_noise < 0 or self.consistency < 0:
-            raise InfoGANError("instance-noise and consistency must be >= 0")
+        if self.instance_noise < 0 or self.consistency < 0 or self.iic < 0 or self.iic_warp < 0:
+            raise InfoGANError("instance-noise, consistency, iic and iic-warp must be >= 0")
         if not 0 <= self.label_smoothing < 0.5:
             raise InfoGANError("label-smoothing must lie in [0, 0.5)")
         if not all(0 <= b < 1 for b in self.betas):

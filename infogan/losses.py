@@ -21,3 +21,17 @@ def generator_loss(fake_logits: Tensor) -> Tensor:
     """-log D(G(z)): the non-saturating generator loss, strong gradients early in training."""
     fake_logits = fake_logits.float()
     return F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))
+
+
+def paired_cluster_information(probs: Tensor, probs_other: Tensor, *, eps: float = 1e-8) -> Tensor:
+    """I(y; y') between the cluster assignments of two views of the same images (IIC, Ji et al., 2019, Eq. 3).
+
+    ``probs`` and ``probs_other`` are (B, k) soft assignments of an image and of its augmented
+    copy. Their joint is estimated over the batch and symmetrised; the result is at most ln k,
+    reached when the two views always agree and every cluster is used equally often, so maximising
+    it asks for consistent and balanced clusters at once (no collapse into one class).
+    """
+    joint = probs.float().T @ probs_other.float() / probs.shape[0]  # (k, k)
+    joint = ((joint + joint.T) / 2).clamp_min(eps)
+    marginal = joint.sum(dim=1)
+    return (joint * (joint.log() - marginal.log()[:, None] - marginal.log()[None, :])).sum()

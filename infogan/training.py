@@ -33,7 +33,7 @@ from infogan.distributed import World, barrier, mean_across
 from infogan.errors import InfoGANError
 from infogan.evaluation import categorical_score, real_data_information
 from infogan.latent import LatentBatch
-from infogan.losses import discriminator_loss, generator_loss
+from infogan.losses import discriminator_loss, generator_loss, paired_cluster_information
 from infogan.model import InfoGAN
 from infogan.networks import InfoGANNetworks, build_pair_classifier
 from infogan.reporting import Reporter
@@ -130,16 +130,26 @@ class DiscriminatorPass(nn.Module):
         self.info_reaches_body = info_reaches_body
 
     def forward(
-        self, real: Tensor, fake: Tensor, warped: Tensor | None = None
-    ) -> tuple[Tensor, Tensor, Tensor, Tensor | None]:
-        """Real and fake logits (B,), Q's raw output on the fakes (B, q_output_dim), and on
-        ``warped`` fakes when given (the consistency option)."""
-        real_logits = self.d_head(self.body(real)).squeeze(1)
+        self, real: Tensor, fake: Tensor, warped: Tensor | None = None, real_warped: Tensor | None = None
+    ) -> tuple[Tensor, Tensor, Tensor, Tensor | None, Tensor | None, Tensor | None]:
+        """Real and fake logits (B,), Q's raw output on the fakes (B, q_output_dim), on ``warped``
+        fakes (the consistency option), and on the real images and ``real_warped`` (the IIC
+        option), each None when its images are not given."""
+        real_features = self.body(real)
+        real_logits = self.d_head(real_features).squeeze(1)
         features = self.body(fake)
         fake_logits = self.d_head(features).squeeze(1)
         q_output = self._q(fake, features)
-        q_warped = None if warped is None else self._q(warped, None if self.q_body is not None else self.body(warped))
-        return real_logits, fake_logits, q_output, q_warped
+        q_warped = None if warped is None else self._q(warped, self._shared_features(warped))
+        q_real = q_real_warped = None
+        if real_warped is not None:
+            q_real = self._q(real, real_features)
+            q_real_warped = self._q(real_warped, self._shared_features(real_warped))
+        return real_logits, fake_logits, q_output, q_warped, q_real, q_real_warped
+
+    def _shared_features(self, images: Tensor) -> Tensor | None:
+        """D's body features of ``images`` when Q shares the body (Q with its own body needs none)."""
+        return None if self.q_body is not None else self.body(images)
 
     def _q(self, images: Tensor, features: Tensor | None) -> Tensor:
         if self.q_body is not None:
@@ -360,13 +370,36 @@ class Trainer:
     def discriminator_losses(self, real: Tensor, fake: Tensor, latents: LatentBatch) -> StepLosses:
         """D's GAN loss and Q's information loss on detached fakes (without stepping)."""
         real, fake = self._as_seen_by_d(real), self._as_seen_by_d(fake)
-        real_logits, fake_logits, q_output, q_warped = self._d_pass(real, fake, self._warped(fake))
+        warped = self._warped(fake)
+        outputs = self._d_pass(real, fake, warped, self._real_warped(real))
+        real_logits, fake_logits, q_output, q_warped, q_real, q_real_warped = outputs
         gan = discriminator_loss(real_logits, fake_logits, real_target=1.0 - self.config.label_smoothing)
         terms = self.spec.information_terms(self.spec.read_q(q_output), latents)
         scalars = {f"mi/{k}": v for k, v in self.spec.mutual_information_bounds(terms).items()}
         scalars |= {"D/real": real_logits.sigmoid().mean(), "D/fake": fake_logits.sigmoid().mean()}
         info = _sum(self.spec.information_loss(terms), self._consistency_loss(q_warped, latents))
+        if q_real is not None:
+            pair_information = self._real_pair_information(q_real, q_real_warped)
+            scalars |= {f"iic/{name}": value for name, value in pair_information.items()}
+            info = info - self.config.iic * torch.stack(list(pair_information.values())).sum()
         return StepLosses(gan, info, scalars)
+
+    def _real_warped(self, real: Tensor) -> Tensor | None:
+        """Real images under random warps, for the IIC term (None when it is off)."""
+        if self.config.iic == 0 or not self.spec.categorical:
+            return None
+        return random_affine(real, self.latent_rng, strength=self.config.iic_warp)
+
+    def _real_pair_information(self, q_real: Tensor, q_real_warped: Tensor) -> dict[str, Tensor]:
+        """Per categorical code, I(c; c') between Q's readings of real images and of their warped
+        copies (IIC, Ji et al., 2019): Q learns from real images to sort them into balanced
+        classes that survive a warp, and G's codes follow Q's classes through L_I."""
+        clean, warped = self.spec.read_q(q_real), self.spec.read_q(q_real_warped)
+        codes = [code for code in self.spec.codes if code.kind == "categorical"]
+        return {
+            code.name: paired_cluster_information(a.float().softmax(dim=1), b.float().softmax(dim=1))
+            for code, a, b in zip(codes, clean.logits, warped.logits, strict=True)
+        }
 
     def generator_losses(self, fake: Tensor, latents: LatentBatch, pairs: ContrastivePairs | None = None) -> StepLosses:
         """G's non-saturating loss and, unless plain GAN, its information loss (Eq. 6); with

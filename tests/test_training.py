@@ -413,3 +413,30 @@ def test_resume_with_cr_continues_exactly(cr_config, tiny_sprites, tmp_path):
 def test_bad_cr_settings_are_refused(cr_config, changes, message):
     with pytest.raises(InfoGANError, match=message):
         cr_config.replace(**changes)
+
+
+@pytest.mark.parametrize("reaches", ["head", "body"])
+def test_iic_term_learns_from_real_images(tiny_config, tiny_data, tmp_path, reaches):
+    trainer = _trainer(tiny_config.replace(iic=2.0, info_reaches=reaches), tmp_path, tiny_data)
+    nets = trainer.nets
+    latents, fake = _fake_batch(trainer)
+    real = tiny_data.images[:8]
+    trainer.latent_rng.manual_seed(1)
+    losses = trainer.discriminator_losses(real, fake.detach(), latents)
+    assert "iic/c1" in losses.scalars
+    # the term's only input besides the fakes' is the real batch: other real images, another loss
+    trainer.latent_rng.manual_seed(1)
+    other = trainer.discriminator_losses(1 - real, fake.detach(), latents)
+    assert not torch.equal(losses.scalars["iic/c1"], other.scalars["iic/c1"])
+    losses.info.backward()
+    expected = _ids(nets.q_head.parameters()) | (_ids(nets.body.parameters()) if reaches == "body" else set())
+    assert _params_with_grad(nets) == expected
+
+
+def test_iic_off_leaves_the_step_unchanged(tiny_config, tiny_data, tmp_path):
+    trainer = _trainer(tiny_config, tmp_path, tiny_data)
+    latents, fake = _fake_batch(trainer)
+    assert not any(
+        name.startswith("iic/")
+        for name in trainer.discriminator_losses(tiny_data.images[:8], fake.detach(), latents).scalars
+    )
