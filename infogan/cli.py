@@ -106,6 +106,10 @@ _TRAIN_OPTIONS: dict[str, tuple[str, dict[str, Any]]] = {
         {"type": float, "help": "weight of IIC's objective on real images and warped copies, for Q (0: off)"},
     ),
     "iic_warp": ("--iic-warp", {"type": float, "help": "strength of the IIC term's warps (1: the consistency term's)"}),
+    "patience": (
+        "--patience",
+        {"type": int, "help": "stop after this many evaluations without a new best label-free score (0: off)"},
+    ),
     "cr_weight": (
         "--cr-weight",
         {"type": float, "help": "weight of InfoGAN-CR's contrastive regulariser in G's loss (0: off)"},
@@ -125,6 +129,10 @@ _LATENT_OPTIONS: dict[str, tuple[str, dict[str, Any]]] = {
     "continuous": ("--continuous", {"type": int, "help": "number of continuous codes"}),
     "lambda_cat": ("--lambda-cat", {"type": float, "help": "weight of the categorical information terms"}),
     "lambda_cont": ("--lambda-cont", {"type": float, "help": "weight of the continuous information terms"}),
+    "categorical_prior": (
+        "--categorical-prior",
+        {"choices": ["uniform", "learned"], "help": "class probabilities: uniform, or learned from Q on real images"},
+    ),
 }
 
 
@@ -274,7 +282,8 @@ def _train_in_world(args: argparse.Namespace, world) -> int:
         data = {"data_mode": trainer.batches.mode, "images": len(train)}
         if config.dataset == "folder":
             data["skipped_images"] = len(train.skipped)
-        print(json.dumps({"run": str(run_dir), "step": trainer.step, "world_size": world.size, **data, **summary}))
+        progress = {"step": trainer.step, "stopped_early": trainer.stopped_early, "world_size": world.size}
+        print(json.dumps({"run": str(run_dir), **progress, **data, **summary}))
     return 0
 
 

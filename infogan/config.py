@@ -58,6 +58,9 @@ class TrainConfig:
             from real images, not only from G's; 0 turns it off.
         iic_warp: strength of the IIC term's warps, a multiple of the consistency term's largest
             rotation (15°), log-zoom (ln 1.1) and shift (10% of the half-width).
+        patience: stop once the label-free score (Q's information about the first categorical code
+            on unlabelled training images, ``eval/c1_real_mi``) has not risen for this many
+            evaluations; 0 (default) trains every step. Needs ``eval_every`` > 0.
         cr_weight: weight of InfoGAN-CR's contrastive regulariser (Lin et al., 2020) in G's loss:
             a pair classifier H, with its own optimizer at ``lr_d``, learns from pairs of fakes
             which continuous code they share, and G helps it; 0 turns it off.
@@ -91,6 +94,7 @@ class TrainConfig:
     consistency: float = 0.0
     iic: float = 0.0
     iic_warp: float = 1.0
+    patience: int = 0
     cr_weight: float = 0.0
     cr_start: int = 0
     cr_gap: float = 0.0
@@ -107,6 +111,8 @@ class TrainConfig:
             raise InfoGANError(f"precision must be 'fp32' or 'bf16', not {self.precision!r}")
         if self.eval_every < 0:
             raise InfoGANError("eval-every must be >= 0 (0 turns evaluation off)")
+        if self.patience < 0 or (self.patience and not self.eval_every):
+            raise InfoGANError("patience must be >= 0, and needs evaluation (eval-every > 0)")
         if min(self.lr_d, self.lr_g, self.lr_q) <= 0:
             raise InfoGANError("learning rates must be positive")
         if self.instance_noise < 0 or self.consistency < 0 or self.iic < 0 or self.iic_warp < 0:

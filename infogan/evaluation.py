@@ -51,7 +51,10 @@ def evaluate(model: InfoGAN, dataset: ImageDataset, *, samples: int = 10_000, se
             report[code.name] = categorical_score(model, dataset, code.name).as_dict()
     bounds = model.information_bounds(samples, seed=seed)
     report["mutual_information"] = {
-        name: {"lower_bound_nats": value, "entropy_nats": model.spec.entropy(model.spec.code(name))}
+        name: {
+            "lower_bound_nats": value,
+            "entropy_nats": model.spec.entropy(model.spec.code(name), model.nets.category_prior),
+        }
         for name, value in bounds.items()
     }
     return report

@@ -20,6 +20,8 @@ from infogan.errors import InfoGANError
 
 Distribution = Literal["uniform", "normal"]
 _HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
+PRIOR_DECAY = 0.99  # the learned prior averages Q's readings over about the last 100 batches
+PRIOR_FLOOR = 0.25  # and keeps each class at about a quarter of its uniform share or more
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,9 @@ class LatentSpec:
             (the official code).
         lambda_cat: weight of the categorical terms in the information loss.
         lambda_cont: weight of the continuous terms in the information loss.
+        categorical_prior: ``uniform`` (the paper), or ``learned``: the classes are drawn with
+            probabilities that training estimates from Q's reading of real images (real classes
+            are rarely equal in size); the model then carries the estimate with its weights.
     """
 
     noise_dim: int = 62
@@ -94,6 +99,7 @@ class LatentSpec:
     learn_sigma: bool = False
     lambda_cat: float = 1.0
     lambda_cont: float = 0.1
+    categorical_prior: Literal["uniform", "learned"] = "uniform"
     codes: tuple[Code, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -111,6 +117,8 @@ class LatentSpec:
         for dist in (self.noise_dist, self.continuous_dist):
             if dist not in ("uniform", "normal"):
                 raise InfoGANError(f"unknown distribution {dist!r}: use uniform or normal")
+        if self.categorical_prior not in ("uniform", "learned"):
+            raise InfoGANError(f"unknown categorical prior {self.categorical_prior!r}: use uniform or learned")
         if self.lambda_cat < 0 or self.lambda_cont < 0:
             raise InfoGANError("lambda_cat and lambda_cont must be >= 0")
         if self.noise_dim + sum(self.categorical) + self.continuous == 0:
@@ -144,11 +152,24 @@ class LatentSpec:
         generator: torch.Generator | None = None,
         device: torch.device | str | None = None,
         fixed: Mapping[str, float] | None = None,
+        prior: Tensor | None = None,
     ) -> LatentBatch:
-        """Draw a batch from the priors; ``fixed`` pins codes by name, e.g. ``{"c1": 3}``."""
+        """Draw a batch from the priors; ``fixed`` pins codes by name, e.g. ``{"c1": 3}``.
+
+        ``prior``: class probabilities of every categorical code, concatenated (sum of k), as
+        :meth:`updated_prior` learns them; without it each code is uniform.
+        """
         device = generator.device if generator is not None else device
         noise = self._draw(self.noise_dist, (batch_size, self.noise_dim), generator, device)
-        categories = [torch.randint(k, (batch_size, 1), generator=generator, device=device) for k in self.categorical]
+        if prior is None:
+            categories = [
+                torch.randint(k, (batch_size, 1), generator=generator, device=device) for k in self.categorical
+            ]
+        else:
+            categories = [
+                torch.multinomial(p.to(device), batch_size, replacement=True, generator=generator)[:, None]
+                for p in self.split_prior(prior)
+            ]
         categories = (
             torch.cat(categories, dim=1) if categories else torch.zeros(batch_size, 0, dtype=torch.long, device=device)
         )
@@ -253,16 +274,39 @@ class LatentSpec:
         weighted += [self.lambda_cont * nll for nll in terms.continuous_nll]
         return torch.stack(weighted).sum() if weighted else torch.zeros(())
 
+    # ----- the categorical prior -------------------------------------------------------------
+    def uniform_prior(self) -> Tensor:
+        """Every categorical code's uniform class probabilities, concatenated (sum of k,)."""
+        return torch.cat([torch.full((k,), 1.0 / k) for k in self.categorical]) if self.categorical else torch.zeros(0)
+
+    def split_prior(self, prior: Tensor) -> tuple[Tensor, ...]:
+        """The concatenated class probabilities split per categorical code."""
+        return torch.split(prior, list(self.categorical))
+
+    def updated_prior(self, prior: Tensor, reading: QReading, *, decay: float = PRIOR_DECAY) -> Tensor:
+        """One step of the learned prior: an exponential average of Q's mean class probabilities on a
+        batch of real images, with every class kept near PRIOR_FLOOR / k or more so that no class
+        dies (a class G never draws is one Q never learns, and so never finds in real data)."""
+        updated = []
+        for old, logits, k in zip(self.split_prior(prior), reading.logits, self.categorical, strict=True):
+            mean = logits.detach().float().softmax(dim=1).mean(dim=0).to(old)
+            new = (decay * old + (1 - decay) * mean).clamp_min(PRIOR_FLOOR / k)
+            updated.append(new / new.sum())
+        return torch.cat(updated)
+
     # ----- entropies and the bound ----------------------------------------------------------
-    def entropy(self, code: Code) -> float:
+    def entropy(self, code: Code, prior: Tensor | None = None) -> float:
         """H(c) in nats under the code's prior (differential entropy for continuous codes)."""
+        if code.kind == "categorical" and prior is not None:
+            probs = self.split_prior(prior)[code.index].double()
+            return float(-(probs * probs.log()).sum())
         if code.kind == "categorical":
             return math.log(code.num_classes)
         if self.continuous_dist == "uniform":
             return math.log(2.0)  # uniform on [-1, 1]
         return 0.5 * math.log(2 * math.pi * math.e)
 
-    def mutual_information_bounds(self, terms: InformationTerms) -> dict[str, Tensor]:
+    def mutual_information_bounds(self, terms: InformationTerms, prior: Tensor | None = None) -> dict[str, Tensor]:
         """Eq. (5) per code: L_I(c_i) = H(c_i) - NLL_i, a lower bound on I(c_i; G(z, c)) in nats."""
         nlls = [*terms.categorical_nll, *terms.continuous_nll]
-        return {code.name: self.entropy(code) - nll for code, nll in zip(self.codes, nlls, strict=True)}
+        return {code.name: self.entropy(code, prior) - nll for code, nll in zip(self.codes, nlls, strict=True)}

@@ -82,8 +82,12 @@ class InfoGAN:
     def __init__(self, config: ModelConfig | None = None, *, device: str | torch.device = "cpu") -> None:
         self.config = config or ModelConfig()
         self.device = torch.device(device)
+        learned = self.spec.categorical_prior == "learned"
         self.nets = InfoGANNetworks(
-            self.config.network, latent_dim=self.spec.input_dim, q_output_dim=self.spec.q_output_dim
+            self.config.network,
+            latent_dim=self.spec.input_dim,
+            q_output_dim=self.spec.q_output_dim,
+            category_prior=self.spec.uniform_prior() if learned else None,
         ).to(self.device)
         self.nets.eval()
 
@@ -147,7 +151,7 @@ class InfoGAN:
         """``n`` latent draws with the given codes fixed; ``seed`` makes them reproducible."""
         rng = torch.Generator(device=self.device)
         rng.manual_seed(seed if seed is not None else int(torch.randint(2**31, ()).item()))
-        return self.spec.sample(n, generator=rng, fixed=codes)
+        return self.spec.sample(n, generator=rng, fixed=codes, prior=self.nets.category_prior)
 
     def render(self, latents: LatentBatch) -> Tensor:
         """Images (B, C, H, W) in [0, 1] for given latents."""
@@ -237,4 +241,5 @@ class InfoGAN:
         latents = self.sample_latents(n, seed=seed)
         reading = self._read(self.render(latents))
         terms = self.spec.information_terms(reading, latents)
-        return {k: float(v) for k, v in self.spec.mutual_information_bounds(terms).items()}
+        bounds = self.spec.mutual_information_bounds(terms, self.nets.category_prior)
+        return {k: float(v) for k, v in bounds.items()}

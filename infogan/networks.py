@@ -329,9 +329,17 @@ def _add_spectral_norm(module: nn.Module) -> None:
 class InfoGANNetworks(nn.Module):
     """G, D's body and head, and Q's head (with its own body when not shared)."""
 
-    def __init__(self, config: NetworkConfig, *, latent_dim: int, q_output_dim: int) -> None:
+    def __init__(
+        self, config: NetworkConfig, *, latent_dim: int, q_output_dim: int, category_prior: Tensor | None = None
+    ) -> None:
         super().__init__()
         self.config = config
+        # A learned categorical prior travels with the weights (and only exists when learned).
+        self.category_prior: Tensor | None
+        if category_prior is None:
+            self.category_prior = None
+        else:
+            self.register_buffer("category_prior", category_prior.clone())
         features = body_features(config)
         self.generator = build_generator(config, latent_dim)
         self.body = build_body(config)

@@ -32,7 +32,7 @@ from infogan.data import ImageDataset
 from infogan.distributed import World, barrier, mean_across
 from infogan.errors import InfoGANError
 from infogan.evaluation import categorical_score, real_data_information
-from infogan.latent import LatentBatch
+from infogan.latent import LatentBatch, QReading
 from infogan.losses import discriminator_loss, generator_loss, paired_cluster_information
 from infogan.model import InfoGAN
 from infogan.networks import InfoGANNetworks, build_pair_classifier
@@ -50,6 +50,7 @@ class StepLosses:
     gan: Tensor
     info: Tensor | None
     scalars: dict[str, Tensor]
+    real_reading: QReading | None = None  # Q on the real batch, when the IIC term or a learned prior needs it
 
     @property
     def total(self) -> Tensor:
@@ -130,21 +131,24 @@ class DiscriminatorPass(nn.Module):
         self.info_reaches_body = info_reaches_body
 
     def forward(
-        self, real: Tensor, fake: Tensor, warped: Tensor | None = None, real_warped: Tensor | None = None
+        self,
+        real: Tensor,
+        fake: Tensor,
+        warped: Tensor | None = None,
+        real_warped: Tensor | None = None,
+        read_real: bool = False,
     ) -> tuple[Tensor, Tensor, Tensor, Tensor | None, Tensor | None, Tensor | None]:
         """Real and fake logits (B,), Q's raw output on the fakes (B, q_output_dim), on ``warped``
-        fakes (the consistency option), and on the real images and ``real_warped`` (the IIC
-        option), each None when its images are not given."""
+        fakes (the consistency option), on the real images (with ``read_real`` or
+        ``real_warped``) and on ``real_warped`` (the IIC option); None where not asked for."""
         real_features = self.body(real)
         real_logits = self.d_head(real_features).squeeze(1)
         features = self.body(fake)
         fake_logits = self.d_head(features).squeeze(1)
         q_output = self._q(fake, features)
         q_warped = None if warped is None else self._q(warped, self._shared_features(warped))
-        q_real = q_real_warped = None
-        if real_warped is not None:
-            q_real = self._q(real, real_features)
-            q_real_warped = self._q(real_warped, self._shared_features(real_warped))
+        q_real = self._q(real, real_features) if read_real or real_warped is not None else None
+        q_real_warped = None if real_warped is None else self._q(real_warped, self._shared_features(real_warped))
         return real_logits, fake_logits, q_output, q_warped, q_real, q_real_warped
 
     def _shared_features(self, images: Tensor) -> Tensor | None:
@@ -198,6 +202,8 @@ class Trainer:
         scores = self.world.is_main and config.eval_every > 0
         self._selection_images = data.subset(SELECTION_IMAGES, seed=config.seed).images if scores else None
         self._selected_score = -math.inf
+        self._selected_step: int | None = None
+        self.stopped_early = False
         # Every rank walks the same permutation and takes its own slice of a global batch.
         self.batches = make_batches(
             data,
@@ -297,7 +303,7 @@ class Trainer:
     def latents(self, step: int, batch_size: int) -> LatentBatch:
         """Latent draws as a pure function of (seed, step, rank), so resume needs no RNG state."""
         self.latent_rng.manual_seed((self.config.seed * 1_000_003 + step) * 1_009 + self.world.rank)
-        return self.spec.sample(batch_size, generator=self.latent_rng)
+        return self.spec.sample(batch_size, generator=self.latent_rng, prior=self.nets.category_prior)
 
     def train_step(self, real: Tensor) -> dict[str, Tensor]:
         """One D/Q update, one H update (with CR, from its start), then one G update; returns
@@ -371,18 +377,21 @@ class Trainer:
         """D's GAN loss and Q's information loss on detached fakes (without stepping)."""
         real, fake = self._as_seen_by_d(real), self._as_seen_by_d(fake)
         warped = self._warped(fake)
-        outputs = self._d_pass(real, fake, warped, self._real_warped(real))
+        learned_prior = self.nets.category_prior is not None
+        outputs = self._d_pass(real, fake, warped, self._real_warped(real), learned_prior)
         real_logits, fake_logits, q_output, q_warped, q_real, q_real_warped = outputs
         gan = discriminator_loss(real_logits, fake_logits, real_target=1.0 - self.config.label_smoothing)
         terms = self.spec.information_terms(self.spec.read_q(q_output), latents)
-        scalars = {f"mi/{k}": v for k, v in self.spec.mutual_information_bounds(terms).items()}
+        bounds = self.spec.mutual_information_bounds(terms, self.nets.category_prior)
+        scalars = {f"mi/{k}": v for k, v in bounds.items()}
         scalars |= {"D/real": real_logits.sigmoid().mean(), "D/fake": fake_logits.sigmoid().mean()}
         info = _sum(self.spec.information_loss(terms), self._consistency_loss(q_warped, latents))
-        if q_real is not None:
+        if q_real_warped is not None:
             pair_information = self._real_pair_information(q_real, q_real_warped)
             scalars |= {f"iic/{name}": value for name, value in pair_information.items()}
             info = info - self.config.iic * torch.stack(list(pair_information.values())).sum()
-        return StepLosses(gan, info, scalars)
+        real_reading = None if q_real is None else self.spec.read_q(q_real)
+        return StepLosses(gan, info, scalars, real_reading)
 
     def _real_warped(self, real: Tensor) -> Tensor | None:
         """Real images under random warps, for the IIC term (None when it is off)."""
@@ -424,7 +433,17 @@ class Trainer:
         self.opt_d.zero_grad(set_to_none=True)
         losses.total.backward()
         self.opt_d.step()
+        self._update_prior(losses.real_reading)
         return {"loss/D": losses.gan, "loss/info": losses.info, **losses.scalars}
+
+    @torch.no_grad()
+    def _update_prior(self, real_reading: QReading | None) -> None:
+        """Move a learned categorical prior towards Q's class frequencies on this real batch
+        (averaged over ranks, so that every rank draws codes from the same prior)."""
+        prior = self.nets.category_prior
+        if prior is None or real_reading is None:
+            return
+        prior.copy_(mean_across(self.spec.updated_prior(prior, real_reading), self.world))
 
     def _generator_step(
         self, fake: Tensor, latents: LatentBatch, pairs: ContrastivePairs | None = None
@@ -475,6 +494,10 @@ class Trainer:
                     self._maybe_checkpoint()
                     if stop.is_set():
                         raise TrainingInterrupted(self.step, self.save_checkpoint())
+                    if self._score_stopped_rising():
+                        self.stopped_early = True
+                        self.save_checkpoint()
+                        break
         finally:
             bar.close()
             if self.reporter is not None:
@@ -553,6 +576,12 @@ class Trainer:
         timing = {"time/elapsed_s": self._elapsed(), "time/eval_s": self._eval_seconds}
         self.reporter.report(self.step, scores | timing)
 
+    def _score_stopped_rising(self) -> bool:
+        """With ``patience``: whether the label-free score has not risen for that many evaluations."""
+        if not self.config.patience or self._selected_step is None or not self._due(self.config.eval_every):
+            return False
+        return self.step - self._selected_step >= self.config.patience * self.config.eval_every
+
     def _keep_if_selected(self, scores: dict[str, float]) -> None:
         """Keep the weights where the first categorical code's label-free score is highest so far.
 
@@ -562,7 +591,7 @@ class Trainer:
         name = next((code.name for code in self.spec.codes if code.kind == "categorical"), None)
         if name is None or scores[f"eval/{name}_real_mi"] <= self._selected_score:
             return
-        self._selected_score = scores[f"eval/{name}_real_mi"]
+        self._selected_score, self._selected_step = scores[f"eval/{name}_real_mi"], self.step
         meta = self.model.metadata() | {"selected": {"step": self.step, "code": name, "real_mi": self._selected_score}}
         checkpoint.write(self.run_dir / checkpoint.SELECTED_NAME, self.model.weights(), meta)
 
@@ -649,12 +678,14 @@ class Trainer:
         self.step = int(meta["step"])
         selected = self.run_dir / checkpoint.SELECTED_NAME
         if selected.is_file():
-            self._selected_score = checkpoint.read_metadata(selected)["selected"]["real_mi"]
+            chosen = checkpoint.read_metadata(selected)["selected"]
+            self._selected_score, self._selected_step = chosen["real_mi"], chosen["step"]
 
 
 # Settings of length, cadence and speed, not of what is learned: a resume may change them.
 _SCHEDULE_KEYS = (
     "steps",
+    "patience",
     "log_every",
     "sample_every",
     "checkpoint_every",

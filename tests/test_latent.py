@@ -5,7 +5,7 @@ import torch
 from torch.testing import assert_close
 
 from infogan.errors import InfoGANError
-from infogan.latent import InformationTerms, LatentBatch, LatentSpec
+from infogan.latent import InformationTerms, LatentBatch, LatentSpec, QReading
 
 
 def test_layout_and_names():
@@ -153,3 +153,32 @@ def test_contrastive_pairs_gap_and_categorical_codes():
         LatentSpec(continuous=2, continuous_dist="normal").contrastive_pairs(4, gap=0.5)
     with pytest.raises(InfoGANError, match="continuous code"):
         LatentSpec(continuous=0).contrastive_pairs(4)
+
+
+def test_learned_prior_draws_classes_in_its_proportions():
+    spec = LatentSpec(categorical=(4,), continuous=0, categorical_prior="learned")
+    prior = torch.tensor([0.7, 0.1, 0.1, 0.1])
+    draws = spec.sample(20_000, generator=torch.Generator().manual_seed(0), prior=prior).categories[:, 0]
+    shares = torch.bincount(draws, minlength=4).double() / 20_000
+    assert_close(shares, prior.double(), atol=0.015, rtol=0)
+
+
+def test_learned_prior_follows_q_and_keeps_every_class_alive():
+    spec = LatentSpec(categorical=(4, 2), continuous=0, categorical_prior="learned")
+    prior = spec.uniform_prior()
+    certain_first = torch.tensor([[20.0, 0, 0, 0]]).expand(64, 4)  # Q sees only class 0 of c1
+    reading = QReading((certain_first, torch.zeros(64, 2)), torch.zeros(64, 0), None)
+    for _ in range(2000):
+        prior = spec.updated_prior(prior, reading)
+    first, second = spec.split_prior(prior)
+    assert_close(first.sum(), torch.tensor(1.0))
+    assert first[0] > 0.75 and torch.all(first[1:] >= 0.99 * 0.25 / 4)  # the floor (renormalised) holds the others
+    assert_close(second, torch.tensor([0.5, 0.5]))
+
+
+def test_entropy_under_a_learned_prior():
+    spec = LatentSpec(categorical=(2,), continuous=0, categorical_prior="learned")
+    code = spec.code("c1")
+    assert spec.entropy(code) == pytest.approx(math.log(2))
+    expected = -(0.9 * math.log(0.9) + 0.1 * math.log(0.1))
+    assert spec.entropy(code, torch.tensor([0.9, 0.1])) == pytest.approx(expected)

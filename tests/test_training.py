@@ -440,3 +440,36 @@ def test_iic_off_leaves_the_step_unchanged(tiny_config, tiny_data, tmp_path):
         name.startswith("iic/")
         for name in trainer.discriminator_losses(tiny_data.images[:8], fake.detach(), latents).scalars
     )
+
+
+def test_learned_prior_trains_resumes_exactly_and_travels_with_the_model(tiny_config, tiny_data, tmp_path):
+    config = tiny_config.replace(latent={"categorical_prior": "learned"}, iic=1.0)
+    straight = _trainer(config, tmp_path / "straight", tiny_data)
+    straight.fit()
+    prior = straight.nets.category_prior
+    assert not torch.equal(prior, straight.spec.uniform_prior())  # it moved towards Q's readings
+    assert_close(prior.sum(), torch.tensor(1.0))
+    _trainer(config.replace(steps=2), tmp_path / "split", tiny_data).fit()
+    second = _trainer(config, tmp_path / "split", tiny_data)
+    second.restore(tmp_path / "split" / "run")
+    second.fit()
+    for key, value in straight.nets.state_dict().items():
+        assert_close(second.nets.state_dict()[key], value)
+    model = InfoGAN.load(straight.run_dir, device="cpu")
+    assert torch.equal(model.nets.category_prior, prior)
+    bounds = model.information_bounds(64)  # H(c1) of the learned prior, not ln 10
+    assert bounds["c1"] <= model.spec.entropy(model.spec.code("c1"), prior) + 1e-6
+
+
+def test_patience_stops_once_the_label_free_score_stops_rising(tiny_config, tiny_data, tmp_path, monkeypatch):
+    scores = iter([0.5, 0.9, 0.8, 0.7, 0.95, 0.1, 0.1, 0.1])  # best at evaluation 2, then 2 without a rise
+    monkeypatch.setattr("infogan.training.real_data_information", lambda *args, **kwargs: next(scores))
+    trainer = _trainer(tiny_config.replace(steps=8, eval_every=1, patience=2), tmp_path, tiny_data)
+    trainer.fit()
+    assert trainer.stopped_early and trainer.step == 4
+    assert checkpoint.read_metadata(trainer.run_dir / checkpoint.CHECKPOINT_NAME)["step"] == 4
+
+
+def test_patience_needs_evaluation(tiny_config):
+    with pytest.raises(InfoGANError, match="patience"):
+        tiny_config.replace(eval_every=0, patience=3)
