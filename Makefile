@@ -30,7 +30,7 @@ mnist: setup
 	@echo "figures: $(RUN)/traversals/  evaluation: $(RUN)/evaluation.json"
 
 baseline: setup
-	$(BIN)/infogan train --preset mnist --plain-gan --consistency 0 --info-reaches head --seed $(SEED) --out $(BASELINE) $(if $(wildcard $(BASELINE)/checkpoint.safetensors),--resume $(BASELINE))
+	$(BIN)/infogan train --preset mnist --plain-gan --paper-objective --seed $(SEED) --out $(BASELINE) $(if $(wildcard $(BASELINE)/checkpoint.safetensors),--resume $(BASELINE))
 	$(BIN)/infogan traverse $(BASELINE) --all
 	$(BIN)/infogan evaluate $(BASELINE) --dataset mnist --split test > /dev/null
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from infogan import __version__
 from infogan.batches import DATA_MODES
-from infogan.config import PRESET_NOTES, PRESETS, TrainConfig, preset
+from infogan.config import PAPER_OBJECTIVE, PRESET_NOTES, PRESETS, TrainConfig, preset
 from infogan.data import DATASETS, FOLDER_ONLY
 from infogan.errors import InfoGANError
 from infogan.networks import ARCHITECTURES
@@ -163,6 +163,12 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
         "--spectral-norm", action="store_true", default=None, help="spectral normalisation in D's layers"
     )
     parser.add_argument(
+        "--paper-objective",
+        action="store_true",
+        default=None,
+        help="the paper's objective alone: no consistency or IIC term, information loss into Q's head only",
+    )
+    parser.add_argument(
         "--plain-gan",
         action="store_true",
         default=None,
@@ -208,7 +214,8 @@ def _presets_epilog() -> str:
 
 
 def _requested_config(args: argparse.Namespace, base: TrainConfig) -> TrainConfig:
-    changes = {k: getattr(args, k) for k in _TRAIN_OPTIONS if getattr(args, k) is not None}
+    changes = dict(PAPER_OBJECTIVE) if args.paper_objective else {}
+    changes |= {k: getattr(args, k) for k in _TRAIN_OPTIONS if getattr(args, k) is not None}
     latent = {k: getattr(args, k) for k in _LATENT_OPTIONS if getattr(args, k) is not None}
     network = {k: getattr(args, k) for k in _NETWORK_OPTIONS if getattr(args, k) is not None}
     if "arch" in network:  # another architecture starts from its own size unless one is given

@@ -334,3 +334,15 @@ def test_evaluate_disentanglement_refuses_in_one_line(argv, message, run_dir, sp
     paths = {"mnist": run_dir, "sprites": sprites_run}
     assert main(["evaluate", *(a.format(**paths) for a in argv), "--device", "cpu"]) == 2
     assert message in _error_line(capsys)
+
+
+def test_paper_objective_turns_every_remedy_off(tmp_path):
+    from infogan.cli import _requested_config, build_parser
+    from infogan.config import PAPER_OBJECTIVE, preset
+
+    args = build_parser().parse_args(["train", "--paper-objective", "--out", str(tmp_path)])
+    config = _requested_config(args, preset("mnist"))
+    assert {key: getattr(config, key) for key in PAPER_OBJECTIVE} == PAPER_OBJECTIVE
+    assert preset("mnist").iic > 0  # the default has them on
+    args = build_parser().parse_args(["train", "--paper-objective", "--iic", "2", "--out", str(tmp_path)])
+    assert _requested_config(args, preset("mnist")).iic == 2.0  # an explicit option still wins
