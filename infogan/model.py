@@ -147,7 +147,7 @@ class InfoGAN:
         expected = self.nets.state_dict()
         for name, tensor in weights.items():
             if name in expected and tensor.dtype != expected[name].dtype:
-                raise InfoGANError(f"{source}: {name} is stored as {tensor.dtype}, expected {expected[name].dtype}")
+                raise InfoGANError(f"{source}: {name} is {tensor.dtype}, the model needs {expected[name].dtype}")
             if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
                 raise InfoGANError(f"{source}: {name} holds NaN or infinite values")
         try:
