@@ -1,3 +1,4 @@
+import errno
 import json
 import math
 import os
@@ -568,3 +569,32 @@ def test_an_unreadable_selected_file_is_ignored_with_a_warning(finished_run, tmp
     assert trainer._selected_score == -math.inf
     trainer.fit()
     assert trainer.step == 3
+
+
+def _config_disk_full(monkeypatch, run):
+    def disk_full(fd, data):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(files, "_write_all", disk_full)  # config.json is the first file written
+    return run / "config.json"
+
+
+def _device_that_is_full(run, name):
+    run.mkdir(parents=True, exist_ok=True)
+    (run / name).parent.mkdir(exist_ok=True)
+    (run / name).symlink_to("/dev/full")  # every write to it fails with ENOSPC
+    return run / name
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full, the device that is always full")
+@pytest.mark.parametrize("where", ["config", "metrics", "samples"])
+def test_a_full_disk_anywhere_training_writes_is_one_line(tiny_config, tiny_data, tmp_path, monkeypatch, where):
+    run = tmp_path / "run"
+    if where == "config":
+        path = _config_disk_full(monkeypatch, run)
+    else:
+        name = "metrics.jsonl" if where == "metrics" else "samples/step_0000002.png"
+        path = _device_that_is_full(run, name)
+    with pytest.raises(InfoGANError) as stopped:
+        _trainer(tiny_config, tmp_path, tiny_data).fit()
+    assert str(stopped.value) == f"could not write {path}: No space left on device"
