@@ -279,7 +279,8 @@ def _train_in_world(args: argparse.Namespace, world) -> int:
     from infogan.training import Trainer, TrainingInterrupted, check_resumable, load_run_config
 
     _check_train_flags(args)
-    base = load_run_config(Path(args.resume)) if args.resume else preset(args.preset or "mnist")
+    # With --resume, a --preset given is compared with the run like every other option (check_resumable)
+    base = load_run_config(Path(args.resume)) if args.resume and not args.preset else preset(args.preset or "mnist")
     config = _requested_config(args, base)
     run_dir = Path(args.resume or args.out or f"runs/{args.preset or 'mnist'}-seed{config.seed}")
     if not args.resume and (run_dir / "checkpoint.safetensors").exists():
@@ -327,8 +328,6 @@ def _check_train_flags(args: argparse.Namespace) -> None:
     """Refuse flags that contradict each other, rather than letting one of them win silently."""
     if args.resume and args.out and Path(args.out) != Path(args.resume):
         raise InfoGANError("give either --resume RUN_DIR or --out RUN_DIR, not two different folders")
-    if args.resume and args.preset:
-        raise InfoGANError("--resume continues a run with its own settings: drop --preset")
     if args.epochs is not None and args.steps is not None:
         raise InfoGANError("give the length as --steps or as --epochs, not both")
 
@@ -672,7 +671,7 @@ def _select(args: argparse.Namespace) -> int:
     return 0
 
 
-_SERVE_PACKAGES = ("starlette", "uvicorn", "python_multipart")
+_SERVE_PACKAGES = ("starlette", "uvicorn", "h11", "python_multipart")
 
 
 def _port(text: str) -> int:

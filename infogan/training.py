@@ -640,7 +640,7 @@ class Trainer:
             tensors = stored.tensors()
         try:
             self._load_training_state(tensors, stored.meta, step, stored.path)
-        except (KeyError, TypeError, ValueError, RuntimeError) as err:  # a header or tensors edited by hand
+        except (LookupError, TypeError, ValueError, RuntimeError) as err:  # a header or tensors edited by hand
             detail = (str(err).strip().splitlines() or [""])[0]
             raise InfoGANError(
                 f"{stored.path} holds a malformed training state ({type(err).__name__}: {detail})"

@@ -177,7 +177,7 @@ def test_evaluate(run_dir, tmp_path, mnist_root, capsys):
         (["traverse", "{run}", "--code", "c2", "--span", "nan", "nan"], "expected a finite number"),
         (["traverse", "{run}", "--code", "c2", "--span", "-1e300", "2"], "within ±1000"),
         # conflicts that let one flag win silently
-        (["train", "--resume", "{run}", "--preset", "svhn"], "drop --preset"),
+        (["train", "--resume", "{run}", "--preset", "svhn"], "was trained with other settings (model.latent"),
         (["train", "--epochs", "1", "--steps", "3", "--out", "{missing}/r"], "--steps or as --epochs, not both"),
         (["sample", "{run}", "--code", "c1=1", "--code", "c1=2"], "--code c1 was given 2 times"),
     ],
@@ -232,7 +232,9 @@ def test_a_torn_last_metrics_line_does_not_block_a_resume(run_dir, mnist_root, t
     with (run / "metrics.jsonl").open("a") as metrics:
         metrics.write('{"step": 13, "time": 17')  # what a full disk or a kill mid-line leaves
     step = read_metadata(run / "checkpoint.safetensors")["step"]
-    argv = ["train", "--resume", str(run), "--steps", str(step + 1), "--data-root", str(mnist_root)]
+    # --preset with --resume is checked against the run like any other option: this one matches it
+    argv = ["train", "--resume", str(run), "--preset", "mnist", "--batch-size", "16", "--steps", str(step + 1)]
+    argv += ["--data-root", str(mnist_root)]
     assert main([*argv, "--no-progress", "--device", "cpu", "--eval-every", "0", "--log-every", "1"]) == 0
     records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in records if "loss/D" in r][-1] == step + 1
