@@ -5,17 +5,17 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 from safetensors import safe_open
-from safetensors.torch import save_file
+from safetensors.torch import save
 from torch import Tensor
 
+from infogan import files
 from infogan.errors import InfoGANError
 
 FORMAT = "infogan-checkpoint-v1"
@@ -38,33 +38,56 @@ def write(path: Path, tensors: dict[str, Tensor], meta: dict[str, Any]) -> None:
     """Write tensors and JSON-able ``meta`` to ``path`` atomically (a crash leaves the old file)."""
     header = {"format": FORMAT, **{k: json.dumps(v) for k, v in meta.items()}}
     tensors = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        save_file(tensors, tmp, metadata=header)
-        with open(tmp, "rb") as handle:
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except OSError as err:
-        Path(tmp).unlink(missing_ok=True)
-        raise InfoGANError(
-            f"could not write {path}: {err.strerror or err}; the previous checkpoint is untouched"
-        ) from None
+    # Serialised in memory first: the file then exists only for one write and fsync, and a failed
+    # write surfaces as an OSError (safetensors' own writer raises its SafetensorError instead).
+    files.write_atomically(path, save(tensors, metadata=header), previous="checkpoint")
+
+
+@dataclass(frozen=True)
+class TensorSpec:
+    """A stored tensor's dtype (safetensors' name, e.g. ``F32``) and shape, read from the header alone."""
+
+    dtype: str
+    shape: tuple[int, ...]
+
+
+class Stored:
+    """An open checkpoint file: its decoded header and tensor specs at once, its tensors on demand."""
+
+    def __init__(self, path: Path, handle: Any) -> None:
+        self.path, self._handle = path, handle
+        with _reading(path):
+            self.meta = _decoded_header(handle, path)
+            self.specs = {}
+            for key in handle.keys():  # noqa: SIM118 (a safetensors handle, not a dict)
+                part = handle.get_slice(key)
+                self.specs[key] = TensorSpec(part.get_dtype(), tuple(part.get_shape()))
+
+    def tensors(self, prefix: str = "") -> dict[str, Tensor]:
+        """The stored tensors whose names start with ``prefix``."""
+        with _reading(self.path):
+            return {key: self._handle.get_tensor(key) for key in self.specs if key.startswith(prefix)}
+
+
+@contextlib.contextmanager
+def opened(path: Path) -> Iterator[Stored]:
+    """A checkpoint file held open, so that its header and tensors come from one version of it."""
+    with contextlib.ExitStack() as stack:
+        with _reading(path):
+            handle = stack.enter_context(safe_open(str(path), framework="pt"))
+        yield Stored(path, handle)
 
 
 def read(path: Path) -> tuple[dict[str, Tensor], dict[str, Any]]:
     """Tensors and decoded metadata of a checkpoint file, or a one-line error if it is not one."""
-    with _reading(path), safe_open(str(path), framework="pt") as handle:
-        meta = _decoded_header(handle, path)
-        tensors = {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118
-    return tensors, meta
+    with opened(path) as stored:
+        return stored.tensors(), stored.meta
 
 
 def read_metadata(path: Path) -> dict[str, Any]:
     """The decoded header of a checkpoint file, without reading its tensors."""
-    with _reading(path), safe_open(str(path), framework="pt") as handle:
-        return _decoded_header(handle, path)
+    with opened(path) as stored:
+        return stored.meta
 
 
 def _decoded_header(handle, path: Path) -> dict[str, Any]:

@@ -8,23 +8,33 @@ import io
 import json
 import math
 import os
+import re
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from infogan import __version__
 from infogan.batches import DATA_MODES
-from infogan.config import PAPER_OBJECTIVE, PRESET_NOTES, PRESETS, TrainConfig, preset
+from infogan.config import MAX_SEED, PAPER_OBJECTIVE, PRESET_NOTES, PRESETS, TrainConfig, preset
 from infogan.data import DATASETS, FOLDER_ONLY
-from infogan.errors import InfoGANError
+from infogan.errors import InfoGANError, InfoGANWarning
 from infogan.networks import ARCHITECTURES
 
 EXIT_USAGE, EXIT_FAILURE, EXIT_INTERRUPTED = 2, 1, 130
+MAX_SAMPLES = 1024  # images in one `sample` grid (32 × 32)
+MAX_TRAVERSAL_STEPS = 100
 
 
 class _Parser(argparse.ArgumentParser):
     """argparse, but a bad option raises InfoGANError (one line, exit 2) like every other error."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # argparse's own pattern takes "-2e0" or "-inf" for an option, so `--span -2e0 2` failed:
+        # any argument that float() reads is a value here (no option of ours looks like a number)
+        self._negative_number_matcher = re.compile(r"^-(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$|^-inf(inity)?$", re.I)
 
     def error(self, message: str) -> None:  # type: ignore[override]
         raise InfoGANError(f"{self.prog}: {message}")
@@ -60,6 +70,41 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _int_in(low: int, high: int):
+    """An argparse type: an integer in low..high."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = low - 1
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"expected an integer in {low}..{high}, got {text!r}")
+        return value
+
+    return parse
+
+
+_seed = _int_in(0, MAX_SEED)
+
+
+def _finite_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = _finite_float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
+
+
 def _model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model", metavar="RUN_OR_CKPT", help="a run directory or a checkpoint file")
     parser.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N or mps")
@@ -76,7 +121,7 @@ _TRAIN_OPTIONS: dict[str, tuple[str, dict[str, Any]]] = {
     # attribute: (flag, argparse keywords); None defaults mark "not given" so resume can compare
     "steps": ("--steps", {"type": _positive_int, "help": "training steps (one D and one G update each)"}),
     "batch_size": ("--batch-size", {"type": _positive_int, "help": "images per step"}),
-    "seed": ("--seed", {"type": int, "help": "seed for weights, latents and data order"}),
+    "seed": ("--seed", {"type": _seed, "help": "seed for weights, latents and data order"}),
     "lr_d": ("--lr-d", {"type": float, "help": "Adam learning rate of D"}),
     "lr_g": ("--lr-g", {"type": float, "help": "Adam learning rate of G"}),
     "lr_q": ("--lr-q", {"type": float, "help": "Adam learning rate of Q"}),
@@ -144,10 +189,12 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
         epilog=_presets_epilog(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--preset", default="mnist", help=f"starting configuration ({', '.join(PRESETS)})")
+    parser.add_argument("--preset", help=f"starting configuration ({', '.join(PRESETS)}; mnist by default)")
     parser.add_argument("--out", help="run directory (default: runs/<preset>-seed<seed>)")
     parser.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR")
-    parser.add_argument("--epochs", type=float, help="train for this many passes over the data instead of --steps")
+    parser.add_argument(
+        "--epochs", type=_positive_float, help="train for this many passes over the data instead of --steps"
+    )
     for flag, kwargs in [*_TRAIN_OPTIONS.values(), *_NETWORK_OPTIONS.values(), *_LATENT_OPTIONS.values()]:
         parser.add_argument(flag, **kwargs)
     parser.add_argument(
@@ -197,7 +244,9 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
         default="auto",
         help="resident: one tensor on the device; stream: a DataLoader; auto (default): resident when it fits",
     )
-    parser.add_argument("--workers", type=int, help="DataLoader processes in stream mode (default: half the CPUs)")
+    parser.add_argument(
+        "--workers", type=_int_in(0, 1024), help="DataLoader processes in stream mode (default: half the CPUs)"
+    )
     parser.add_argument("--data-root", help="dataset folder (default: $INFOGAN_DATA_ROOT or ~/.cache/infogan/data)")
     parser.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N or mps")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -247,22 +296,24 @@ def _train(args: argparse.Namespace) -> int:
 def _train_in_world(args: argparse.Namespace, world) -> int:
     from infogan.distributed import initialise
     from infogan.model import resolve_device
-    from infogan.training import Trainer, TrainingInterrupted, load_run_config
+    from infogan.training import Trainer, TrainingInterrupted, check_resumable, load_run_config
 
-    if args.resume and args.out and Path(args.out) != Path(args.resume):
-        raise InfoGANError("give either --resume RUN_DIR or --out RUN_DIR, not two different folders")
-    base = load_run_config(Path(args.resume)) if args.resume else preset(args.preset)
+    _check_train_flags(args)
+    # With --resume, a --preset given is compared with the run like every other option (check_resumable)
+    base = load_run_config(Path(args.resume)) if args.resume and not args.preset else preset(args.preset or "mnist")
     config = _requested_config(args, base)
-    run_dir = Path(args.resume or args.out or f"runs/{args.preset}-seed{config.seed}")
+    run_dir = Path(args.resume or args.out or f"runs/{args.preset or 'mnist'}-seed{config.seed}")
     if not args.resume and (run_dir / "checkpoint.safetensors").exists():
         raise InfoGANError(f"{run_dir} already holds a run: pass --resume {run_dir} or choose another --out")
+    if args.resume:  # config.json's sizes against the checkpoint's tensors, before a model of those sizes is built
+        check_resumable(run_dir, config)
     device = initialise(world, resolve_device(args.device))
     train = _load_data(config, "train", args, progress=not args.no_progress and world.is_main)
     if args.epochs is not None:
-        if args.epochs <= 0:
-            raise InfoGANError("--epochs must be positive")
-        steps_per_epoch = len(train) // (config.batch_size * world.size)
-        config = config.replace(steps=max(1, round(args.epochs * steps_per_epoch)))
+        steps = args.epochs * (len(train) // (config.batch_size * world.size))
+        if steps > 2**53:  # beyond, round() stops being exact and float overflow looms
+            raise InfoGANError(f"--epochs {args.epochs:g} is {steps:.3g} steps: too many")
+        config = config.replace(steps=max(1, round(steps)))
     test = _eval_data(config, train, args) if config.eval_every and world.is_main else None
     trainer = Trainer(
         config,
@@ -292,6 +343,14 @@ def _train_in_world(args: argparse.Namespace, world) -> int:
         progress = {"step": trainer.step, "stopped_early": trainer.stopped_early, "world_size": world.size}
         print(json.dumps({"run": str(run_dir), **progress, **data, **summary}))
     return 0
+
+
+def _check_train_flags(args: argparse.Namespace) -> None:
+    """Refuse flags that contradict each other, rather than letting one of them win silently."""
+    if args.resume and args.out and Path(args.out) != Path(args.resume):
+        raise InfoGANError("give either --resume RUN_DIR or --out RUN_DIR, not two different folders")
+    if args.epochs is not None and args.steps is not None:
+        raise InfoGANError("give the length as --steps or as --epochs, not both")
 
 
 # Test images scored at each evaluation: all of MNIST's test set, a seeded sample of larger ones.
@@ -364,9 +423,11 @@ def _add_sample(commands: argparse._SubParsersAction) -> None:
         metavar="NAME=VALUE",
         help="fix a code for every sample, e.g. --code c1=3 --code c2=0.5 (repeatable)",
     )
-    parser.add_argument("-n", "--num", type=_positive_int, default=100, help="number of samples (100)")
+    parser.add_argument(
+        "-n", "--num", type=_int_in(1, MAX_SAMPLES), default=100, help=f"number of samples (100, at most {MAX_SAMPLES})"
+    )
     parser.add_argument("--columns", type=_positive_int, default=10, help="images per grid row (10)")
-    parser.add_argument("--seed", type=int, default=0, help="noise seed (0)")
+    parser.add_argument("--seed", type=_seed, default=0, help="noise seed (0)")
     parser.add_argument("--out", help="PNG to write (default: RUN/samples.png)")
     parser.set_defaults(run=_sample)
 
@@ -374,6 +435,10 @@ def _add_sample(commands: argparse._SubParsersAction) -> None:
 def _sample(args: argparse.Namespace) -> int:
     from infogan import viz
 
+    names = [name for name, _ in args.code]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise InfoGANError(f"--code {repeated[0]} was given {names.count(repeated[0])} times; give each code once")
     model = _load(args)
     images = model.generate(args.num, codes=dict(args.code), seed=args.seed)
     out = Path(args.out or _default_out(args, "samples.png"))
@@ -394,14 +459,19 @@ def _add_traverse(commands: argparse._SubParsersAction) -> None:
     which.add_argument("--all", action="store_true", help="one PNG for every code")
     parser.add_argument(
         "--span",
-        type=float,
+        type=_finite_float,
         nargs=2,
         default=(-2.0, 2.0),
         metavar=("LOW", "HIGH"),
         help="range of a continuous code (-2 2)",
     )
-    parser.add_argument("--steps", type=_positive_int, default=10, help="columns per row (10)")
-    parser.add_argument("--seed", type=int, default=0, help="noise seed (0)")
+    parser.add_argument(
+        "--steps",
+        type=_int_in(1, MAX_TRAVERSAL_STEPS),
+        default=10,
+        help=f"columns per row (10, at most {MAX_TRAVERSAL_STEPS})",
+    )
+    parser.add_argument("--seed", type=_seed, default=0, help="noise seed (0)")
     parser.add_argument("--out", help="folder for traverse_<code>.png (default: RUN/traversals)")
     parser.set_defaults(run=_traverse)
 
@@ -533,7 +603,7 @@ def _add_evaluate(commands: argparse._SubParsersAction) -> None:
         "--data", metavar="FOLDER", help="an image folder, labelled by its class subfolders (default: the run's data)"
     )
     parser.add_argument("--samples", type=_positive_int, default=10_000, help="fresh samples for L_I (10000)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of those samples and of the metrics' draws (0)")
+    parser.add_argument("--seed", type=_seed, default=0, help="seed of those samples and of the metrics' draws (0)")
     parser.add_argument(
         "--metrics", type=_metric_families, default=("codes",), help="codes (default), disentanglement, or both"
     )
@@ -603,7 +673,7 @@ def _add_select(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N or mps")
     parser.add_argument("--code", action="append", help="score only this code of each run, e.g. c1 (repeatable)")
     parser.add_argument("--samples", type=_positive_int, default=5_000, help="draws per run (5000)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the draws (0)")
+    parser.add_argument("--seed", type=_seed, default=0, help="seed of the draws (0)")
     parser.add_argument("--out", help="JSON file to write the agreement and centrality to")
     parser.set_defaults(run=_select)
 
@@ -622,7 +692,7 @@ def _select(args: argparse.Namespace) -> int:
     return 0
 
 
-_SERVE_PACKAGES = ("starlette", "uvicorn", "python_multipart")
+_SERVE_PACKAGES = ("starlette", "uvicorn", "h11", "python_multipart")
 
 
 def _port(text: str) -> int:
@@ -711,8 +781,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """The library's own warnings as one line each; others as Python prints them."""
+    if not issubclass(category, InfoGANWarning):
+        _python_show_warning(message, category, filename, lineno, file, line)
+        return
+    print(f"infogan: warning: {message}", file=file or sys.stderr)
+
+
+_python_show_warning = warnings.showwarning
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; user errors print one line on stderr and return a non-zero code."""
+    warnings.showwarning = _show_warning
     try:
         args = build_parser().parse_args(argv)
         return args.run(args)

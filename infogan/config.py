@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -18,6 +19,7 @@ from infogan.networks import NetworkConfig
 
 InfoReach = Literal["head", "body"]
 Precision = Literal["fp32", "bf16"]
+MAX_SEED = 2**32 - 1  # the latent streams seed with (seed * 1_000_003 + step) * 1_009, which must fit 64 bits
 
 
 @dataclass(frozen=True)
@@ -102,6 +104,9 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "betas", tuple(float(b) for b in self.betas))
+        _check_finite(self)
+        if not 0 <= self.seed <= MAX_SEED:
+            raise InfoGANError(f"seed must lie in 0..{MAX_SEED}, not {self.seed}")
         if self.info_reaches not in ("head", "body"):
             raise InfoGANError(f"info_reaches must be 'head' or 'body', not {self.info_reaches!r}")
         for name in ("steps", "batch_size", "log_every", "sample_every", "checkpoint_every"):
@@ -147,6 +152,16 @@ class TrainConfig:
             dataclasses.replace(self.model.network, **network),
         )
         return dataclasses.replace(self, model=model, **changes)
+
+
+def _check_finite(config: Any) -> None:
+    """Every float field (and float tuple, such as betas) must be finite: NaN slips through every
+    comparison, so ``lr_d < 0`` alone lets ``nan`` train."""
+    for f in dataclasses.fields(config):
+        value = getattr(config, f.name)
+        values = value if isinstance(value, tuple) else (value,)
+        if any(isinstance(v, float) and not math.isfinite(v) for v in values):
+            raise InfoGANError(f"{f.name.replace('_', '-')} must be a finite number, not {value}")
 
 
 def _paper(arch: str, **latent: Any) -> ModelConfig:
@@ -293,7 +308,7 @@ def _build(cls: type, data: dict[str, Any]) -> Any:
     kwargs = {k: _build(nested[k], v) if k in nested else v for k, v in data.items()}
     try:
         return cls(**kwargs)
-    except TypeError as err:
+    except (TypeError, ValueError) as err:  # e.g. "steps": "abc" or "betas": "ab"
         raise InfoGANError(f"malformed configuration for {cls.__name__}: {err}") from None
 
 

@@ -289,6 +289,7 @@ def fit_image(image: Image.Image, shape: tuple[int, int, int]) -> np.ndarray:
     channels, height, width = shape
     mode = "L" if channels == 1 else "RGB"
     image.draft(mode, (width, height))  # JPEG decodes at 1/2, 1/4 or 1/8 scale when that still covers
+    image = _eight_bit(image)
     if image.mode == "P":
         image = image.convert("RGBA")  # palette transparency, so that convert() does not warn
     image = image.convert(mode)
@@ -299,6 +300,15 @@ def fit_image(image: Image.Image, shape: tuple[int, int, int]) -> np.ndarray:
     left, top = (size[0] - width) // 2, (size[1] - height) // 2
     array = np.asarray(image.crop((left, top, left + width, top + height)), dtype=np.uint8)
     return np.array(array[None] if channels == 1 else array.transpose(2, 0, 1), order="C")  # a writable copy
+
+
+def _eight_bit(image: Image.Image) -> Image.Image:
+    """16-bit grayscale (PNG, TIFF) scaled to 8 bits: PIL's convert() clips it at 255 instead, which
+    turns nearly every pixel white. Older Pillows open 16-bit PNGs as 32-bit "I", with the same range."""
+    if image.mode != "I" and not image.mode.startswith("I;16"):
+        return image
+    levels = np.clip(np.asarray(image), 0, 65535).astype(np.uint32)
+    return Image.fromarray(((levels * 255 + 32767) // 65535).astype(np.uint8))
 
 
 def decode_image(path: Path, shape: tuple[int, int, int]) -> np.ndarray:

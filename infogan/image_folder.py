@@ -25,7 +25,7 @@ from infogan.data import IMAGE_SUFFIXES, ImageDataset, data_root, decode_image
 from infogan.errors import InfoGANError
 
 CACHE_ENV = "INFOGAN_CACHE_DIR"
-CACHE_VERSION = 1  # bump when decoding changes, so that stale arrays are rebuilt
+CACHE_VERSION = 2  # bump when decoding changes, so that stale arrays are rebuilt (2: 16-bit images scaled)
 
 
 @dataclass(frozen=True)

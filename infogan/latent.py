@@ -20,6 +20,8 @@ from infogan.errors import InfoGANError
 
 Distribution = Literal["uniform", "normal"]
 _HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
+# Continuous codes are drawn from [-1, 1] or N(0, 1); far beyond, G's activations overflow float32.
+MAX_CODE_VALUE = 1000.0
 PRIOR_DECAY = 0.99  # the learned prior averages Q's readings over about the last 100 batches
 PRIOR_FLOOR = 0.25  # and keeps each class at about a quarter of its uniform share or more
 
@@ -32,6 +34,14 @@ class Code:
     kind: Literal["categorical", "continuous"]
     index: int  # position among codes of the same kind
     num_classes: int = 0  # categorical only
+
+
+def continuous_value(name: str, value: float) -> float:
+    """``value`` for a continuous code, checked to be finite and within ±MAX_CODE_VALUE."""
+    value = float(value)
+    if not (math.isfinite(value) and abs(value) <= MAX_CODE_VALUE):
+        raise InfoGANError(f"{name} must be a finite number within ±{MAX_CODE_VALUE:g}, not {value:g}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -119,8 +129,8 @@ class LatentSpec:
                 raise InfoGANError(f"unknown distribution {dist!r}: use uniform or normal")
         if self.categorical_prior not in ("uniform", "learned"):
             raise InfoGANError(f"unknown categorical prior {self.categorical_prior!r}: use uniform or learned")
-        if self.lambda_cat < 0 or self.lambda_cont < 0:
-            raise InfoGANError("lambda_cat and lambda_cont must be >= 0")
+        if not all(math.isfinite(w) and w >= 0 for w in (self.lambda_cat, self.lambda_cont)):
+            raise InfoGANError("lambda_cat and lambda_cont must be finite numbers >= 0")
         if self.noise_dim + sum(self.categorical) + self.continuous == 0:
             raise InfoGANError("the latent space is empty: give noise or at least one code")
 
@@ -196,9 +206,7 @@ class LatentSpec:
                     )
                 categories[:, code.index] = int(value)
             else:
-                if not math.isfinite(float(value)):
-                    raise InfoGANError(f"{name} must be a finite number, not {value}")
-                continuous[:, code.index] = float(value)
+                continuous[:, code.index] = continuous_value(name, value)
         return LatentBatch(batch.noise, categories, continuous)
 
     def contrastive_pairs(

@@ -18,7 +18,7 @@ from infogan import __version__, checkpoint
 from infogan.config import ModelConfig, model_config_from_dict, to_dict
 from infogan.data import as_float, to_tensor
 from infogan.errors import InfoGANError
-from infogan.latent import LatentBatch, LatentSpec
+from infogan.latent import LatentBatch, LatentSpec, continuous_value
 from infogan.networks import InfoGANNetworks
 
 
@@ -33,12 +33,52 @@ def resolve_device(name: str = "auto") -> torch.device:
     try:
         device = torch.device(name)
     except RuntimeError:
-        raise InfoGANError(f"unknown device {name!r}: use auto, cpu, cuda, cuda:N or mps") from None
+        device = None
+    if device is None or device.type not in ("cpu", "cuda", "mps"):  # not meta, xla...: nothing here runs there
+        raise InfoGANError(f"unknown device {name!r}: use auto, cpu, cuda, cuda:N or mps")
     if device.type == "cuda" and not torch.cuda.is_available():
         raise InfoGANError("--device cuda was asked for, but no CUDA GPU is available")
     if device.type == "mps" and not torch.backends.mps.is_available():
         raise InfoGANError("--device mps was asked for, but MPS is not available")
     return device
+
+
+# safetensors' names of the dtypes a model's state holds
+_STORED_DTYPES = {torch.float32: "F32", torch.int64: "I64"}
+
+
+def build_networks(config: ModelConfig) -> InfoGANNetworks:
+    """The networks ``config`` describes, sized by its latent layout (with a learned prior's buffer)."""
+    latent = config.latent
+    learned = latent.categorical_prior == "learned"
+    return InfoGANNetworks(
+        config.network,
+        latent_dim=latent.input_dim,
+        q_output_dim=latent.q_output_dim,
+        category_prior=latent.uniform_prior() if learned else None,
+    )
+
+
+def check_stored_weights(config: ModelConfig, specs: Mapping[str, checkpoint.TensorSpec], source: Path) -> None:
+    """Refuse a checkpoint whose ``model.`` tensors (dtypes and shapes from its header) do not fit
+    ``config``, before a model of the sizes ``config`` claims is allocated: a crafted header could
+    otherwise ask for gigabytes. The expected shapes come from networks built on the meta device,
+    which allocates nothing."""
+    with torch.device("meta"):
+        nets = build_networks(config)
+    expected = {f"model.{k}": v for k, v in nets.state_dict().items()}
+    stored = {k: v for k, v in specs.items() if k.startswith("model.")}
+    missing, unexpected = sorted(expected.keys() - stored.keys()), sorted(stored.keys() - expected.keys())
+    if missing or unexpected:
+        detail = f"missing {missing[0]}" if missing else f"unexpected {unexpected[0]}"
+        raise InfoGANError(f"{source} does not match its configuration: {detail}")
+    for name, tensor in expected.items():
+        spec, dtype = stored[name], _STORED_DTYPES.get(tensor.dtype, str(tensor.dtype))
+        if spec.shape != tuple(tensor.shape) or spec.dtype != dtype:
+            raise InfoGANError(
+                f"{source} does not match its configuration: {name} is {spec.dtype} {list(spec.shape)}, "
+                f"the configuration needs {dtype} {list(tensor.shape)}"
+            )
 
 
 @dataclass(frozen=True)
@@ -82,13 +122,7 @@ class InfoGAN:
     def __init__(self, config: ModelConfig | None = None, *, device: str | torch.device = "cpu") -> None:
         self.config = config or ModelConfig()
         self.device = torch.device(device)
-        learned = self.spec.categorical_prior == "learned"
-        self.nets = InfoGANNetworks(
-            self.config.network,
-            latent_dim=self.spec.input_dim,
-            q_output_dim=self.spec.q_output_dim,
-            category_prior=self.spec.uniform_prior() if learned else None,
-        ).to(self.device)
+        self.nets = build_networks(self.config).to(self.device)
         self.nets.eval()
 
     @property
@@ -106,15 +140,25 @@ class InfoGAN:
     def load(cls, path: str | Path, *, device: str | torch.device = "auto") -> InfoGAN:
         """Rebuild a model from a run directory or checkpoint file; no code is executed."""
         file = checkpoint.resolve(path)
-        tensors, meta = checkpoint.read(file)
-        if "model_config" not in meta:
-            raise InfoGANError(f"{file} holds no model configuration")
-        model = cls(model_config_from_dict(meta["model_config"]), device=resolve_device(str(device)))
-        model.load_weights(checkpoint.strip_prefix("model.", tensors), source=file)
+        device = resolve_device(str(device))
+        with checkpoint.opened(file) as stored:
+            if "model_config" not in stored.meta:
+                raise InfoGANError(f"{file} holds no model configuration")
+            config = model_config_from_dict(stored.meta["model_config"])
+            check_stored_weights(config, stored.specs, file)  # before the model is built at the header's sizes
+            model = cls(config, device=device)
+            model.load_weights(checkpoint.strip_prefix("model.", stored.tensors("model.")), source=file)
         return model
 
     def load_weights(self, weights: Mapping[str, Tensor], *, source: Path | str = "checkpoint") -> None:
-        """Copy ``weights`` in, with a one-line error when they belong to another architecture."""
+        """Copy ``weights`` in, with a one-line error when they belong to another architecture or
+        hold another dtype or non-finite values (load_state_dict would convert or copy them silently)."""
+        expected = self.nets.state_dict()
+        for name, tensor in weights.items():
+            if name in expected and tensor.dtype != expected[name].dtype:
+                raise InfoGANError(f"{source}: {name} is {tensor.dtype}, the model needs {expected[name].dtype}")
+            if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+                raise InfoGANError(f"{source}: {name} holds NaN or infinite values")
         try:
             self.nets.load_state_dict(dict(weights), strict=True)
         except RuntimeError as err:
@@ -212,7 +256,8 @@ class InfoGAN:
             base = self.sample_latents(steps, seed=seed)
             rows = [self.spec.with_codes(base, {code: k}) for k in range(target.num_classes)]
         else:
-            grid = torch.tensor(values if values is not None else torch.linspace(*span, steps).tolist())
+            ends = [continuous_value(code, v) for v in (values if values is not None else span)]
+            grid = torch.tensor(ends if values is not None else torch.linspace(*ends, steps).tolist())
             rows = self._continuous_rows(code, grid, seed)
         images = self.render(LatentBatch.concat(rows))  # one forward pass for the whole figure
         return images.view(len(rows), -1, *images.shape[1:])

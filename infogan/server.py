@@ -2,7 +2,9 @@
 
 Every parameter is checked before it reaches the model, and every model call runs on one
 worker thread: ``InfoGAN`` flips its networks between train and eval mode around each call,
-which is not safe from two threads at once.
+which is not safe from two threads at once. Uploads are decoded on a few threads of their own,
+so that their memory stays bounded, and a connection must send each request's head within a
+deadline, so that idle or trickling connections cannot hold the server.
 """
 
 from __future__ import annotations
@@ -21,18 +23,19 @@ from dataclasses import asdict, dataclass
 from importlib import resources
 from typing import NoReturn, TypeVar
 
+import h11
 import python_multipart  # noqa: F401  (starlette needs it to parse form uploads)
 import torch
 import uvicorn
 from PIL import Image, UnidentifiedImageError
 from starlette.applications import Starlette
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import QueryParams, UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from torch import Tensor
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from infogan import viz
 from infogan.data import image_to_tensor
@@ -64,7 +67,14 @@ class Limits:
     max_abs_value: float = 4.0  # continuous codes: twice the sliders' span, for extrapolation
     max_upload_bytes: int = 8 * 1024 * 1024
     max_image_side: int = 4096
+    max_image_pixels: int = 4096 * 4096  # checked from the image's header, before its pixels are decoded
     max_queue: int = 64  # model calls waiting for the worker; more get 503
+    # Uploads being received or decoded at once (more get 503), and decoded at once: each decode
+    # holds up to max_image_pixels × 4 bytes and a few copies of it, each upload max_upload_bytes.
+    max_uploads: int = 16
+    max_decodes: int = 2
+    header_timeout_s: float = 10.0  # to send a request's line and headers; then the connection is closed
+    upload_timeout_s: float = 60.0  # to send an upload's body; then 408
 
 
 def _fail(status: int, message: str) -> NoReturn:
@@ -147,6 +157,8 @@ def decode_upload(data: bytes, shape: tuple[int, int, int], limits: Limits) -> T
             width, height = image.size  # read from the header, before any pixels are decoded
             if max(width, height) > limits.max_image_side:
                 _fail(413, f"the image is {width}×{height} pixels; the limit is {limits.max_image_side} per side")
+            if width * height > limits.max_image_pixels:
+                _fail(413, f"the image is {width}×{height} pixels; the limit is {limits.max_image_pixels} in all")
             return image_to_tensor(image, shape)
     except UnidentifiedImageError:
         _fail(415, f"not an image: send one of {', '.join(IMAGE_FORMATS)}")
@@ -170,21 +182,26 @@ def _data_url(image: Tensor) -> str:
     return "data:image/png;base64," + base64.b64encode(viz.png_bytes(image)).decode("ascii")
 
 
-async def _read_capped(request: Request, limit: int) -> bytes:
+async def _read_capped(request: Request, limit: int, seconds: float) -> bytes:
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
         _fail(413, f"the upload is {int(declared)} bytes; the limit is {limit}")
     chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:  # a missing or false Content-Length does not get past this
-            _fail(413, f"the upload is over the limit of {limit} bytes")
-        chunks.append(chunk)
+    try:
+        async with asyncio.timeout(seconds):  # a trickled body must not hold its place for ever
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:  # a missing or false Content-Length does not get past this
+                    _fail(413, f"the upload is over the limit of {limit} bytes")
+                chunks.append(chunk)
+    except TimeoutError:
+        _fail(408, f"the upload took longer than {seconds:g} s")
     return b"".join(chunks)
 
 
-async def _upload_bytes(request: Request, limit: int) -> bytes:
-    body = await _read_capped(request, limit)
+async def _upload_bytes(request: Request, limits: Limits) -> bytes:
+    limit = limits.max_upload_bytes
+    body = await _read_capped(request, limit, limits.upload_timeout_s)
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
         return body
 
@@ -198,30 +215,56 @@ async def _upload_bytes(request: Request, limit: int) -> bytes:
     return await upload.read()
 
 
-# ----- the worker -------------------------------------------------------------------------
-class ModelWorker:
-    """Runs model calls one at a time on a single thread; a full queue answers 503."""
+# ----- the workers ------------------------------------------------------------------------
+class BoundedPool:
+    """Jobs on ``threads`` threads of its own; with ``max_queue`` admitted already, it answers 503."""
 
-    def __init__(self, model: InfoGAN, max_queue: int) -> None:
-        self.model = model
-        self.max_queue = max_queue
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="infogan-model")
+    def __init__(self, threads: int, max_queue: int, *, name: str, busy: str) -> None:
+        self.max_queue, self._busy = max_queue, busy
+        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix=name)
         self._waiting = 0  # only touched on the event loop, so needs no lock
 
-    async def run(self, job: Callable[..., T], *args: object) -> T:
-        """``job(model, *args)`` on the worker thread."""
+    @contextlib.asynccontextmanager
+    async def admitted(self) -> AsyncIterator[None]:
+        """A place in the queue for the duration, or a 503."""
         if self._waiting >= self.max_queue:
-            raise HTTPException(503, "the model is busy; retry shortly", headers={"Retry-After": "1"})
+            raise HTTPException(503, f"{self._busy}; retry shortly", headers={"Retry-After": "1"})
         self._waiting += 1
         try:
-            loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(self._pool, functools.partial(job, self.model, *args))
+            yield
         finally:
             self._waiting -= 1
 
+    async def call(self, job: Callable[..., T], *args: object) -> T:
+        """``job(*args)`` on one of the pool's threads (the caller is admitted already)."""
+        return await asyncio.get_running_loop().run_in_executor(self._pool, functools.partial(job, *args))
+
+    async def run(self, job: Callable[..., T], *args: object) -> T:
+        """``job(*args)`` on one of the pool's threads, once admitted."""
+        async with self.admitted():
+            return await self.call(job, *args)
+
     def close(self) -> None:
-        """Stop the worker thread after the calls already queued."""
+        """Stop the threads after the jobs already queued."""
         self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+class ModelWorker(BoundedPool):
+    """Runs model calls one at a time on a single thread; a full queue answers 503."""
+
+    def __init__(self, model: InfoGAN, max_queue: int) -> None:
+        super().__init__(1, max_queue, name="infogan-model", busy="the model is busy")
+        self.model = model
+
+    async def run(self, job: Callable[..., T], *args: object) -> T:
+        """``job(model, *args)`` on the worker thread."""
+        return await super().run(job, self.model, *args)
+
+
+def _upload_decoder(limits: Limits) -> BoundedPool:
+    # A few threads of its own rather than the shared pool's 40: at most max_decodes images are
+    # inflated at once, and few threads keep few malloc arenas holding freed memory afterwards.
+    return BoundedPool(limits.max_decodes, limits.max_uploads, name="infogan-decode", busy="too many uploads at once")
 
 
 def _sample_grid(model: InfoGAN, n: int, columns: int, codes: Mapping[str, float], seed: int) -> bytes:
@@ -310,12 +353,15 @@ async def encode(request: Request) -> JSONResponse:
     invert = _single(request.query_params, "invert") or "auto"
     if invert not in ("auto", "true", "false"):
         _fail(400, f"invert must be auto, true or false, not {invert!r}")
-    try:
-        data = await _upload_bytes(request, limits.max_upload_bytes)
-    except ClientDisconnect:
-        _fail(400, "the upload was cut off")
     model: InfoGAN = request.app.state.worker.model
-    image = await run_in_threadpool(decode_upload, data, model.image_shape, limits)  # decoding needs no model
+    decoder: BoundedPool = request.app.state.decoder
+    async with decoder.admitted():  # bounds the uploads held in memory, while received and decoded
+        try:
+            data = await _upload_bytes(request, limits)
+        except ClientDisconnect:
+            _fail(400, "the upload was cut off")
+        image = await decoder.call(decode_upload, data, model.image_shape, limits)  # decoding needs no model
+        del data
     image, inverted = match_polarity(image, invert)
     reading = await request.app.state.worker.run(_reading, image)
     return JSONResponse({**reading, "inverted": inverted, "input": _data_url(image)})
@@ -361,6 +407,7 @@ def create_app(model: InfoGAN, *, source: str = "", limits: Limits | None = None
         await app.state.worker.run(_sample_grid, 1, 1, {}, 0)  # warm up, so the first page load is not slow
         yield
         app.state.worker.close()
+        app.state.decoder.close()
 
     routes = [
         Route("/", page),
@@ -374,6 +421,7 @@ def create_app(model: InfoGAN, *, source: str = "", limits: Limits | None = None
     app = Starlette(routes=routes, exception_handlers=handlers, lifespan=lifespan)
     app.state.limits = limits or Limits()
     app.state.worker = ModelWorker(model, app.state.limits.max_queue)
+    app.state.decoder = _upload_decoder(app.state.limits)
     app.state.source = source
     app.state.assets = _load_assets()
     return app
@@ -420,9 +468,60 @@ def serve(app: Starlette, *, host: str = "127.0.0.1", port: int = 8000) -> None:
     uvicorn_server(app).run(sockets=[sock])
 
 
+class HeadDeadlineProtocol(H11Protocol):
+    """uvicorn's h11 protocol, with a deadline for each request's line and headers.
+
+    uvicorn has none: its keep-alive timer starts only after a response and any byte resets it,
+    so a connection that sends nothing, or a byte at a time (slowloris), was held for ever.
+    Here a connection that has not sent a whole request head ``header_timeout`` seconds after
+    it opened, or after its previous response, is closed (Go's ReadHeaderTimeout, nginx's
+    client_header_timeout). A request being served is not timed.
+    """
+
+    def __init__(self, *args: object, header_timeout: float, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self._header_timeout = header_timeout
+        self._deadline: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._await_head()
+
+    def handle_events(self) -> None:
+        super().handle_events()
+        if self.conn.their_state is not h11.IDLE:  # a request's head has arrived
+            self._cancel_deadline()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if not self.transport.is_closing() and self.conn.their_state is h11.IDLE:
+            self._await_head()  # the next request on a kept-alive connection
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel_deadline()
+        super().connection_lost(exc)
+
+    def _await_head(self) -> None:
+        self._cancel_deadline()
+        self._deadline = self.loop.call_later(self._header_timeout, self._head_overdue)
+
+    def _cancel_deadline(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+
+    def _head_overdue(self) -> None:
+        self._deadline = None
+        if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
+            self.transport.close()
+
+
 def uvicorn_server(app: Starlette) -> uvicorn.Server:
     """The HTTP server that ``serve`` runs: quiet but for warnings, quick to stop."""
-    # limit_concurrency: connections beyond it get a 503 at once, which bounds the memory that
-    # a flood of uploads can hold (each up to Limits.max_upload_bytes)
-    config = uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=2, limit_concurrency=64)
+    # No limit_concurrency: uvicorn counts open connections against it, so 64 idle sockets made
+    # every other client's request a 503. Memory is bounded where it is spent instead: the model
+    # queue (Limits.max_queue) and the uploads (Limits.max_uploads, max_decodes), and idle
+    # connections are closed by the head deadline and uvicorn's keep-alive timeout (5 s).
+    protocol = functools.partial(HeadDeadlineProtocol, header_timeout=app.state.limits.header_timeout_s)
+    config = uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=2, http=protocol)  # type: ignore[arg-type]
     return uvicorn.Server(config)

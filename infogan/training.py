@@ -14,6 +14,7 @@ import math
 import signal
 import threading
 import time
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,17 +25,17 @@ from torch import Tensor, nn
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
-from infogan import checkpoint, viz
+from infogan import checkpoint, files, viz
 from infogan.augment import random_affine
 from infogan.batches import make_batches
 from infogan.config import TrainConfig, to_dict, to_json, train_config_from_dict
 from infogan.data import ImageDataset
 from infogan.distributed import World, barrier, mean_across
-from infogan.errors import InfoGANError
+from infogan.errors import InfoGANError, InfoGANWarning
 from infogan.evaluation import categorical_score, real_data_information
 from infogan.latent import LatentBatch, QReading
 from infogan.losses import discriminator_loss, generator_loss, paired_cluster_information
-from infogan.model import InfoGAN
+from infogan.model import InfoGAN, check_stored_weights
 from infogan.networks import InfoGANNetworks, build_pair_classifier
 from infogan.reporting import Reporter
 
@@ -223,6 +224,7 @@ class Trainer:
         self.opt_d, self.opt_g = self._optimizers()
         self.opt_h = self._pair_classifier_optimizer()
         self.step = 0
+        self._checkpoint_step: int | None = None  # the step of the checkpoint on disk, once written or restored
         if self.world.is_main:
             self.run_dir.mkdir(parents=True, exist_ok=True)
         self._tensorboard = tensorboard
@@ -466,11 +468,22 @@ class Trainer:
 
     # ----- the loop ---------------------------------------------------------------------------
     def fit(self) -> dict[str, float]:
-        """Train until ``config.steps``; returns the last logged scalars."""
+        """Train until ``config.steps``; returns the last logged scalars.
+
+        The main rank holds the run directory's lock throughout, so that two processes never
+        train one run; a second one gets a one-line error naming the first.
+        """
         self.nets.train()
-        if self.world.is_main:
-            self._write_config()
-            self.reporter = Reporter(self.run_dir, tensorboard=self._tensorboard, resume_step=self.step)
+        with contextlib.ExitStack() as held:
+            if self.world.is_main:
+                held.enter_context(files.locked(self.run_dir))
+                self._claim_run_dir()
+                self._write_config()
+                reporter = Reporter(self.run_dir, tensorboard=self._tensorboard, resume_step=self.step)
+                self.reporter = held.enter_context(reporter)
+            return self._loop()
+
+    def _loop(self) -> dict[str, float]:
         last: dict[str, float] = {}
         bar = tqdm(
             total=self.config.steps,
@@ -500,9 +513,24 @@ class Trainer:
                         break
         finally:
             bar.close()
-            if self.reporter is not None:
-                self.reporter.close()
         return last
+
+    def _claim_run_dir(self) -> None:
+        """Under the lock: clear the temporaries of killed writes, and make sure that the run on
+        disk is the one this trainer continues (none on a fresh start, else the step it restored)."""
+        files.remove_stale_temporaries(self.run_dir)
+        path = self.run_dir / checkpoint.CHECKPOINT_NAME
+        on_disk = checkpoint.read_metadata(path).get("step") if path.is_file() else None
+        if on_disk == self._checkpoint_step:
+            return
+        if self._checkpoint_step is None:
+            raise InfoGANError(
+                f"{self.run_dir} already holds a run (step {on_disk}): resume it or choose another directory"
+            )
+        raise InfoGANError(
+            f"{self.run_dir} changed since step {self._checkpoint_step} was restored (its checkpoint is now at step "
+            f"{on_disk}; another process?): resume it again"
+        )
 
     @staticmethod
     @contextlib.contextmanager
@@ -556,8 +584,14 @@ class Trainer:
             return self.means.pop()
         except TrainingDiverged as err:
             raise TrainingDiverged(
-                f"training diverged before step {self.step} ({err}); the last good checkpoint in {self.run_dir} is kept"
+                f"training diverged before step {self.step} ({err}); {self._what_is_kept()}"
             ) from None
+
+    def _what_is_kept(self) -> str:
+        """The end of a divergence message: which checkpoint survives, if any."""
+        if self._checkpoint_step is None:
+            return f"no checkpoint had been written yet (the first was due at step {self.config.checkpoint_every})"
+        return f"the last good checkpoint, step {self._checkpoint_step}, is kept in {self.run_dir}"
 
     def _maybe_evaluate(self) -> None:
         if self._selection_images is None or not self._due(self.config.eval_every):
@@ -632,7 +666,7 @@ class Trainer:
 
     # ----- checkpoints and resume -------------------------------------------------------------
     def _write_config(self) -> None:
-        (self.run_dir / CONFIG_NAME).write_text(to_json(self.config) + "\n")
+        files.write_atomically(self.run_dir / CONFIG_NAME, (to_json(self.config) + "\n").encode())
 
     def _all_parameters(self) -> list[nn.Parameter]:
         extra = list(self.pair_classifier.parameters()) if self.pair_classifier is not None else []
@@ -643,8 +677,7 @@ class Trainer:
         weights_finite = all(torch.isfinite(p).all() for p in self._all_parameters())
         if not _finite_everywhere(weights_finite and self.means.all_finite(), self.world):
             raise TrainingDiverged(
-                f"training diverged before step {self.step} (non-finite losses or weights); "
-                f"the last good checkpoint in {self.run_dir} is kept"
+                f"training diverged before step {self.step} (non-finite losses or weights); {self._what_is_kept()}"
             )
         tensors = self.model.weights()
         if self.pair_classifier is not None:
@@ -659,27 +692,98 @@ class Trainer:
         if self.world.is_main:
             checkpoint.write(path, tensors, meta)
         barrier(self.world)  # nobody runs ahead of a checkpoint that may yet fail to write
+        self._checkpoint_step = self.step
         return path
 
     def restore(self, path: Path) -> None:
         """Continue from a checkpoint written by :meth:`save_checkpoint` of the same config."""
-        tensors, meta = checkpoint.read(checkpoint.resolve(path))
-        if "optim_d" not in meta:
-            raise InfoGANError(f"{path} holds weights only, no training state to resume from")
-        stored = train_config_from_dict(meta["train_config"])
-        ensure_compatible(stored, self.config, path)
-        self.model.load_weights(checkpoint.strip_prefix("model.", tensors), source=path)
+        with checkpoint.opened(checkpoint.resolve(path)) as stored:
+            step = _check_resumable(stored, self.config, path)
+            tensors = stored.tensors()
+        try:
+            self._load_training_state(tensors, stored.meta, step, stored.path)
+        except (LookupError, TypeError, ValueError, RuntimeError) as err:  # a header or tensors edited by hand
+            detail = (str(err).strip().splitlines() or [""])[0]
+            raise InfoGANError(
+                f"{stored.path} holds a malformed training state ({type(err).__name__}: {detail})"
+            ) from None
+        self.step = self._checkpoint_step = step
+        self._selected_score, self._selected_step = _kept_selection(self.run_dir)
+
+    def _load_training_state(self, tensors: dict[str, Tensor], meta: dict, step: int, source: Path) -> None:
+        self.model.load_weights(checkpoint.strip_prefix("model.", tensors), source=source)
         if self.pair_classifier is not None:
             self.pair_classifier.load_state_dict(checkpoint.strip_prefix(PAIR_CLASSIFIER_PREFIX, tensors))
         for name, optimizer in self._named_optimizers().items():
+            if not isinstance(meta.get(f"optim_{name}"), dict):
+                raise InfoGANError(f"{source} holds no state of optimizer {name}: it cannot be resumed")
             flat = checkpoint.strip_prefix(f"optim.{name}.", tensors)
-            optimizer.load_state_dict(checkpoint.unflatten_optimizer(flat, meta[f"optim_{name}"]))
-        checkpoint.restore_rng_state(checkpoint.strip_prefix("rng.", tensors))
-        self.step = int(meta["step"])
-        selected = self.run_dir / checkpoint.SELECTED_NAME
-        if selected.is_file():
-            chosen = checkpoint.read_metadata(selected)["selected"]
-            self._selected_score, self._selected_step = chosen["real_mi"], chosen["step"]
+            state = checkpoint.unflatten_optimizer(flat, meta[f"optim_{name}"])
+            self._check_optimizer_state(name, optimizer, state, step, source)
+            optimizer.load_state_dict(state)
+        rng = checkpoint.strip_prefix("rng.", tensors)
+        if "cpu" not in rng:
+            raise InfoGANError(f"{source} holds no RNG state (rng.cpu): it cannot be resumed exactly")
+        checkpoint.restore_rng_state(rng)
+
+    def _check_optimizer_state(
+        self, name: str, optimizer: torch.optim.Optimizer, state: dict, step: int, source: Path
+    ) -> None:
+        """Adam's moments must cover every parameter once its optimizer has stepped, in the parameters'
+        shapes: load_state_dict takes a stripped state for a fresh Adam, silently, and a misshapen one
+        fails steps later."""
+        params = [p for group in optimizer.param_groups for p in group["params"]]
+        stepped = step > (self.config.cr_start if name == "h" else 0)  # H first steps at cr_start
+        if stepped and set(state["state"]) != set(range(len(params))):
+            raise InfoGANError(
+                f"{source} lacks optimizer {name}'s state (Adam's moments) for some parameters: "
+                "it cannot be resumed exactly"
+            )
+        for index, entry in state["state"].items():
+            for key, value in entry.items():
+                if isinstance(value, Tensor) and value.dim() and value.shape != params[index].shape:
+                    raise InfoGANError(
+                        f"{source}: optimizer {name}'s {key} for parameter {index} is {list(value.shape)}, "
+                        f"the parameter is {list(params[index].shape)}"
+                    )
+
+
+def check_resumable(run_dir: Path, config: TrainConfig) -> int:
+    """The step of ``run_dir``'s checkpoint, once its header matches ``config`` and its tensors' shapes
+    fit the networks ``config`` describes: checked before a model of the sizes that ``config.json``
+    claims is built."""
+    with checkpoint.opened(checkpoint.resolve(run_dir)) as stored:
+        return _check_resumable(stored, config, run_dir)
+
+
+def _check_resumable(stored: checkpoint.Stored, config: TrainConfig, source: Path) -> int:
+    meta = stored.meta
+    if "optim_d" not in meta:
+        raise InfoGANError(f"{source} holds weights only, no training state to resume from")
+    if not isinstance(meta.get("train_config"), dict):
+        raise InfoGANError(f"{stored.path} holds no training configuration: it cannot be resumed")
+    step = meta.get("step")
+    if type(step) is not int or step < 0:
+        raise InfoGANError(f"{stored.path} holds a malformed step ({json.dumps(step)}): it cannot be resumed")
+    ensure_compatible(train_config_from_dict(meta["train_config"]), config, source)
+    check_stored_weights(config.model, stored.specs, stored.path)
+    return step
+
+
+def _kept_selection(run_dir: Path) -> tuple[float, int | None]:
+    """The label-free score and step of the weights in ``selected.safetensors``. The file is optional
+    and the next better evaluation replaces it, so one that does not read is ignored with a warning."""
+    path = run_dir / checkpoint.SELECTED_NAME
+    if not path.is_file():
+        return -math.inf, None
+    try:
+        chosen = checkpoint.read_metadata(path)["selected"]
+        score, step = float(chosen["real_mi"]), int(chosen["step"])
+    except (InfoGANError, KeyError, TypeError, ValueError) as err:
+        reason = str(err) if isinstance(err, InfoGANError) else "it holds no selection score"
+        warnings.warn(f"ignoring {path}: {reason}; the next evaluation replaces it", InfoGANWarning, stacklevel=3)
+        return -math.inf, None
+    return (score, step) if math.isfinite(score) else (-math.inf, None)
 
 
 # Settings of length, cadence and speed, not of what is learned: a resume may change them.

@@ -24,9 +24,13 @@ def traversal_image(images: Tensor) -> Tensor:
 
 def save_png(image: Tensor, path: Path) -> Path:
     """Save a (C, H, W) image in [0, 1] as PNG, creating folders; a one-line error on failure."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.is_dir():
+        raise InfoGANError(f"{path} is a folder: give a file name ending in .png")
+    if path.suffix.lower() != ".png":
+        raise InfoGANError(f"{path}: the image is a PNG, give a file name ending in .png")
     try:
-        save_image(image, str(path))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        save_image(image, str(path), format="PNG")
     except OSError as err:
         raise InfoGANError(f"could not write {path}: {err.strerror or err}") from None
     return path

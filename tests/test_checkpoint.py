@@ -1,11 +1,13 @@
 import errno
 import os
+import resource
+import signal
 
 import pytest
 import torch
 from torch.testing import assert_close
 
-from infogan import checkpoint
+from infogan import checkpoint, files
 from infogan.errors import InfoGANError
 
 
@@ -34,18 +36,43 @@ def test_optimizer_state_round_trip():
     assert_close(restored.state[params[1]]["exp_avg"], optimizer.state[params[1]]["exp_avg"])
 
 
-def test_failed_write_keeps_previous_file(tmp_path, monkeypatch):
+@pytest.mark.parametrize("unnamed", [True, False], ids=["O_TMPFILE", "named temporary"])
+def test_a_full_disk_mid_write_keeps_the_previous_file_and_no_temporary(tmp_path, monkeypatch, unnamed):
     path = tmp_path / "c.safetensors"
     checkpoint.write(path, {"a": torch.ones(2)}, {"step": 1})
+    if not unnamed:  # where the system has no O_TMPFILE
+        monkeypatch.setattr(files, "_unnamed_file", lambda directory: None)
 
-    def disk_full(*args, **kwargs):
+    def disk_full(fd, data):
+        os.write(fd, data[: len(data) // 2])  # half of it, as a disk filling up mid-write
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr(checkpoint, "save_file", disk_full)
-    with pytest.raises(InfoGANError, match="No space left on device; the previous checkpoint is untouched"):
+    monkeypatch.setattr(files, "_write_all", disk_full)
+    with pytest.raises(InfoGANError) as refused:
         checkpoint.write(path, {"a": torch.zeros(2)}, {"step": 2})
+    assert str(refused.value) == (
+        f"could not write {path}: No space left on device; the previous checkpoint is untouched"
+    )
     _, meta = checkpoint.read(path)
     assert meta["step"] == 1 and [p.name for p in tmp_path.iterdir()] == ["c.safetensors"]
+
+
+def test_a_write_the_kernel_refuses_is_one_line_not_a_safetensors_error(tmp_path):
+    # A real failed write: a file-size limit makes write() fail with EFBIG, as a full disk makes it
+    # fail with ENOSPC; safetensors' own writer turned that into an internal SafetensorError.
+    path = tmp_path / "c.safetensors"
+    checkpoint.write(path, {"a": torch.ones(2)}, {"step": 1})
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    previous = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # else the kernel kills us for the attempt
+    resource.setrlimit(resource.RLIMIT_FSIZE, (256 * 1024, hard))
+    try:
+        with pytest.raises(InfoGANError, match=r"could not write .*: File too large; the previous checkpoint"):
+            checkpoint.write(path, {"a": torch.zeros(1024, 1024)}, {"step": 2})
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        signal.signal(signal.SIGXFSZ, previous)
+    assert checkpoint.read_metadata(path)["step"] == 1
+    assert [p.name for p in tmp_path.iterdir()] == ["c.safetensors"]
 
 
 @pytest.mark.parametrize("content", [b"", b"not a checkpoint at all", b"\x08\x00\x00\x00\x00\x00\x00\x00{}"])

@@ -2,13 +2,18 @@ import csv
 import io
 import json
 import math
+import os
 import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
 from infogan import InfoGAN
+from infogan.checkpoint import read_metadata
 from infogan.cli import main
 
 
@@ -158,6 +163,23 @@ def test_evaluate(run_dir, tmp_path, mnist_root, capsys):
         (["train", "--data-root", "{missing}", "--steps", "1", "--out", "{missing}/r"], "MNIST/raw"),
         (["train", "--device", "cuda:7", "--out", "{missing}/r"], "CUDA"),
         (["frobnicate"], "invalid choice"),
+        # odd inputs that ended in "internal error: ..." (issue 15)
+        (["train", "--epochs", "nan", "--out", "{missing}/r"], "expected a finite number, got 'nan'"),
+        (["train", "--seed", "99999999999999999999", "--out", "{missing}/r"], "0..4294967295"),
+        (["sample", "{run}", "--code", "c2=1e308"], "c2 must be a finite number within ±1000"),
+        (["sample", "{run}", "-n", "1000000000"], "1..1024"),
+        (["sample", "{run}", "--seed", "-1"], "0..4294967295"),
+        (["sample", "{run}", "--out", "{tmp}/a.txt"], "give a file name ending in .png"),
+        (["sample", "{run}", "--out", "{tmp}/noext"], "give a file name ending in .png"),
+        (["sample", "{run}", "--out", "{tmp}"], "is a folder"),
+        (["train", "--workers", "-1", "--data-mode", "stream", "--out", "{missing}/r"], "0..1024"),
+        (["train", "--device", "meta", "--out", "{missing}/r"], "unknown device 'meta'"),
+        (["traverse", "{run}", "--code", "c2", "--span", "nan", "nan"], "expected a finite number"),
+        (["traverse", "{run}", "--code", "c2", "--span", "-1e300", "2"], "within ±1000"),
+        # conflicts that let one flag win silently
+        (["train", "--resume", "{run}", "--preset", "svhn"], "was trained with other settings (model.latent"),
+        (["train", "--epochs", "1", "--steps", "3", "--out", "{missing}/r"], "--steps or as --epochs, not both"),
+        (["sample", "{run}", "--code", "c1=1", "--code", "c1=2"], "--code c1 was given 2 times"),
     ],
 )
 def test_bad_input_gives_one_line_and_nonzero_exit(argv, message, run_dir, tmp_path, capsys, monkeypatch):
@@ -169,8 +191,89 @@ def test_bad_input_gives_one_line_and_nonzero_exit(argv, message, run_dir, tmp_p
     corrupt.write_bytes((run_dir / "checkpoint.safetensors").read_bytes()[:5000])
     (tmp_path / "bad.png").write_text("not a png")
     paths = {"run": run_dir, "missing": tmp_path / "missing", "corrupt": corrupt, "badimage": tmp_path / "bad.png"}
-    assert main([a.format(**paths) for a in argv]) != 0
+    assert main([a.format(**paths, tmp=tmp_path) for a in argv]) != 0
     assert message in _error_line(capsys)
+
+
+@pytest.mark.parametrize(
+    "flag",
+    [
+        ["--lr-d", "nan"],
+        ["--lr-g", "inf"],
+        ["--lr-g", "nan"],
+        ["--consistency", "inf"],
+        ["--lambda-cat", "nan"],
+        ["--instance-noise", "nan"],
+        ["--cr-weight", "nan"],
+    ],
+)
+def test_non_finite_settings_are_refused_before_training(flag, tmp_path, capsys):
+    assert main(["train", *flag, "--steps", "1", "--out", str(tmp_path / "r"), "--device", "cpu"]) == 2
+    assert "finite" in _error_line(capsys)
+    assert not (tmp_path / "r").exists()
+
+
+def test_a_span_in_scientific_notation_is_read_as_numbers(run_dir, tmp_path):
+    out = tmp_path / "t"
+    assert (
+        main(["traverse", str(run_dir), "--code", "c2", "--span", "-2e0", "2", "--steps", "3", "--out", str(out)]) == 0
+    )
+    assert (out / "traverse_c2.png").is_file()
+
+
+def _copy_run(run_dir, tmp_path):
+    copy = tmp_path / "run"
+    shutil.copytree(run_dir, copy, ignore=shutil.ignore_patterns("tensorboard", "samples"))
+    return copy
+
+
+def test_a_torn_last_metrics_line_does_not_block_a_resume(run_dir, mnist_root, tmp_path, capsys):
+    run = _copy_run(run_dir, tmp_path)
+    with (run / "metrics.jsonl").open("a") as metrics:
+        metrics.write('{"step": 13, "time": 17')  # what a full disk or a kill mid-line leaves
+    step = read_metadata(run / "checkpoint.safetensors")["step"]
+    # --preset with --resume is checked against the run like any other option: this one matches it
+    argv = ["train", "--resume", str(run), "--preset", "mnist", "--batch-size", "16", "--steps", str(step + 1)]
+    argv += ["--data-root", str(mnist_root)]
+    assert main([*argv, "--no-progress", "--device", "cpu", "--eval-every", "0", "--log-every", "1"]) == 0
+    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records if "loss/D" in r][-1] == step + 1
+
+
+def test_a_config_json_claiming_other_sizes_is_refused_before_a_model_is_built(run_dir, tmp_path, capsys, monkeypatch):
+    run = _copy_run(run_dir, tmp_path)
+    config = json.loads((run / "config.json").read_text())
+    config["model"]["latent"]["noise_dim"] = 1_000_000
+    (run / "config.json").write_text(json.dumps(config))
+
+    def build(*args, **kwargs):
+        raise AssertionError("a trainer was built at config.json's sizes before they were checked")
+
+    monkeypatch.setattr("infogan.training.Trainer.__init__", build)
+    assert main(["train", "--resume", str(run), "--steps", "100", "--device", "cpu"]) == 2
+    assert "model.latent.noise_dim: run has 62, asked for 1000000" in _error_line(capsys)
+
+
+_FULL_DISK = """
+import resource, signal, sys
+from infogan.cli import main
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG instead of killing us
+resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_a_write_failing_mid_training_is_the_documented_line(mnist_root, tmp_path):
+    # A 1 MB file-size limit fails the checkpoint's write() the way a full disk does (EFBIG for ENOSPC),
+    # for real: no monkeypatching between training and the kernel.
+    run = tmp_path / "run"
+    argv = ["train", "--steps", "2", "--batch-size", "8", "--out", str(run), "--data-root", str(mnist_root)]
+    argv += ["--eval-every", "0", "--no-progress", "--device", "cpu"]
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    done = subprocess.run([sys.executable, "-c", _FULL_DISK, *argv], env=env, capture_output=True, text=True)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr == f"infogan: error: could not write {run / 'checkpoint.safetensors'}: File too large\n"
+    assert not [p.name for p in run.iterdir() if p.name.endswith(".tmp")]
 
 
 def test_presets_lists_mnist(capsys):

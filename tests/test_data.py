@@ -153,3 +153,21 @@ def test_images_are_scaled_to_cover_and_centre_cropped(tmp_path):
     Image.fromarray(np.full((8, 8, 3), (255, 0, 0), np.uint8)).save(tmp_path / "red.png")
     gray = read_images([tmp_path / "red.png"], (1, 4, 4))
     assert_close(gray, torch.full((1, 1, 4, 4), 76 / 255))  # ITU-R 601 luma of pure red
+
+
+def _gradient_16_bit(path: Path) -> np.ndarray:
+    """A 16-bit grayscale PNG (PIL mode I;16), a left-to-right ramp over the full 0..65535 range."""
+    ramp = np.tile(np.linspace(0, 65535, 64).round().astype(np.uint16), (16, 1))
+    Image.fromarray(ramp).save(path)
+    assert Image.open(path).mode == "I;16"
+    return ramp
+
+
+def test_16_bit_images_are_scaled_not_clipped_to_white(tmp_path):
+    ramp = _gradient_16_bit(tmp_path / "ramp16.png")
+    expected = torch.from_numpy(np.round(ramp / 257.0)).float() / 255  # 65535 / 255 = 257 levels per step
+    gray = read_images([tmp_path / "ramp16.png"], (1, 16, 64))[0, 0]
+    assert_close(gray, expected, atol=1 / 255, rtol=0)
+    assert gray.mean() == pytest.approx(0.5, abs=0.01)  # was 0.995: everything above 255 became white
+    rgb = read_images([tmp_path / "ramp16.png"], (3, 16, 64))[0]
+    assert_close(rgb, expected.expand(3, -1, -1), atol=1 / 255, rtol=0)

@@ -95,3 +95,15 @@ def test_empty_or_missing_or_unreadable_folders(tmp_path):
     (tmp_path / "bad" / "x.png").write_bytes(b"garbage")
     with pytest.raises(InfoGANError, match="none of the 1 image files"):
         load_image_folder(tmp_path / "bad", (1, 8, 8))
+
+
+def test_a_folder_of_16_bit_images_decodes_to_their_gradients(tmp_path):
+    ramps = tmp_path / "ramps"
+    ramps.mkdir()
+    for i in range(2):
+        ramp = np.tile(np.linspace(0, 65535, 32).round().astype(np.uint16), (32, 1))
+        Image.fromarray(ramp if i == 0 else ramp[:, ::-1].copy()).save(ramps / f"{i}.png")
+    data = load_image_folder(ramps, (1, 32, 32))
+    expected = np.round(np.linspace(0, 255, 32)).astype(np.uint8)
+    assert np.abs(data.images[0, 0, 0].astype(int) - expected).max() <= 1
+    assert np.abs(data.images[1, 0, 0].astype(int) - expected[::-1]).max() <= 1

@@ -1,3 +1,5 @@
+import math
+
 import pytest
 import torch
 from torch.testing import assert_close
@@ -111,3 +113,62 @@ def test_encode_reads_uint8_tensors_and_memory_maps_as_their_floats(model, tmp_p
     expected = model.encode(pixels.float() / 255).probabilities["c1"]
     assert_close(model.encode(pixels).probabilities["c1"], expected)
     assert_close(model.encode(np.load(tmp_path / "p.npy", mmap_mode="r"), batch_size=2).probabilities["c1"], expected)
+
+
+def test_a_crafted_header_is_refused_before_a_model_of_its_sizes_is_built(model, tmp_path, monkeypatch):
+    from infogan import checkpoint
+
+    path = tmp_path / "m.safetensors"
+    model.save(path)
+    tensors, meta = checkpoint.read(path)
+    meta["model_config"]["latent"]["noise_dim"] = 1_000_000  # G's first layer would be 1024 × 1,000,012 floats
+    checkpoint.write(path, tensors, meta)
+
+    def build(*args, **kwargs):
+        raise AssertionError("a model was built at the header's sizes before they were checked")
+
+    monkeypatch.setattr(InfoGAN, "__init__", build)
+    with pytest.raises(
+        InfoGANError, match=r"does not match its configuration: .* is F32 \[.*\], .* needs F32 \[.*1000"
+    ):
+        InfoGAN.load(path, device="cpu")
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda t: t.half(), "is F16"),
+        (lambda t: t.bool(), "is BOOL"),
+        (lambda t: torch.full_like(t, float("nan")), "holds NaN or infinite values"),
+        (lambda t: torch.full_like(t, float("inf")), "holds NaN or infinite values"),
+    ],
+)
+def test_weights_of_another_dtype_or_not_finite_are_refused(model, tmp_path, change, message):
+    from infogan import checkpoint
+
+    path = tmp_path / "m.safetensors"
+    model.save(path)
+    tensors, meta = checkpoint.read(path)
+    tensors["model.generator.0.weight"] = change(tensors["model.generator.0.weight"])
+    checkpoint.write(path, tensors, meta)
+    with pytest.raises(InfoGANError, match=message):
+        InfoGAN.load(path, device="cpu")
+    with pytest.raises(InfoGANError, match=message.replace("F16", "torch.float16").replace("BOOL", "torch.bool")):
+        model.load_weights(checkpoint.strip_prefix("model.", tensors))  # the API's own check, past the header's
+
+
+@pytest.mark.parametrize("name", ["meta", "xla", "cpuu"])
+def test_devices_nothing_here_runs_on_are_refused(name):
+    from infogan.model import resolve_device
+
+    with pytest.raises(InfoGANError, match=f"unknown device '{name}'"):
+        resolve_device(name)
+
+
+@pytest.mark.parametrize(("codes", "span"), [({"c2": 1e308}, None), ({}, (-1e300, 2.0)), ({"c2": math.nan}, None)])
+def test_code_values_beyond_float32s_range_are_refused(model, codes, span):
+    with pytest.raises(InfoGANError, match="c2 must be a finite number within"):
+        if span is None:
+            model.generate(2, codes=codes, seed=0)
+        else:
+            model.traversal("c2", span=span, steps=3)

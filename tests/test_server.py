@@ -1,6 +1,8 @@
 """The latent explorer's HTTP API, through Starlette's test client and on a loopback port."""
 
 import asyncio
+import base64
+import contextlib
 import io
 import socket
 import sys
@@ -334,3 +336,124 @@ def test_serve_binds_to_loopback_by_default():
     assert (args.host, args.port) == ("127.0.0.1", 8000)
     assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
     assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.4") and not is_loopback("example.org")
+
+
+# ----- hostile clients: idle and slow connections, many uploads ---------------------------------
+def _port(url: str) -> int:
+    return int(url.rsplit(":", 1)[1])
+
+
+def _closed_by_server(sock: socket.socket, within: float) -> bool:
+    """Whether the server closes ``sock`` within ``within`` seconds (EOF or reset, no bytes)."""
+    sock.settimeout(within)
+    try:
+        return sock.recv(1) == b""
+    except ConnectionResetError:
+        return True
+    except TimeoutError:
+        return False
+
+
+def test_idle_connections_do_not_lock_out_other_clients(vivid_model, start_server):
+    url = start_server(create_app(vivid_model))
+    idle = [socket.create_connection(("127.0.0.1", _port(url))) for _ in range(80)]  # nothing sent
+    try:
+        time.sleep(0.5)
+        with httpx2.Client(base_url=url, timeout=10) as http:
+            for _ in range(3):
+                assert http.get("/api/model").status_code == 200
+    finally:
+        for sock in idle:
+            sock.close()
+
+
+def test_connections_that_do_not_send_a_request_head_in_time_are_closed(vivid_model, start_server, monkeypatch):
+    render = vivid_model.render
+
+    def slow_render(latents):
+        time.sleep(1.0)  # a request being served is not timed, however long the model takes
+        return render(latents)
+
+    url = start_server(create_app(vivid_model, limits=Limits(header_timeout_s=0.4)))
+    monkeypatch.setattr(vivid_model, "render", slow_render)
+    address = ("127.0.0.1", _port(url))
+    idle, trickle, kept_alive = (socket.create_connection(address) for _ in range(3))
+    with idle, trickle, kept_alive:
+        kept_alive.sendall(b"GET /api/generate?n=1 HTTP/1.1\r\nHost: x\r\n\r\n")
+        kept_alive.settimeout(10)
+        assert kept_alive.recv(65536).startswith(b"HTTP/1.1 200")
+        for sock in (trickle, kept_alive):  # slowloris: a byte at a time, never a whole head in time
+            with contextlib.suppress(OSError):
+                for byte in b"GET /api/model HTTP/1.1\r\nHost: x\r\n":
+                    sock.send(bytes([byte]))
+                    time.sleep(0.03)
+        assert _closed_by_server(idle, 2) and _closed_by_server(trickle, 2) and _closed_by_server(kept_alive, 2)
+    with httpx2.Client(base_url=url, timeout=10) as http:
+        assert http.get("/api/model").status_code == 200
+
+
+def test_an_upload_whose_body_trickles_past_its_deadline_gets_408(vivid_model, start_server):
+    url = start_server(create_app(vivid_model, limits=Limits(upload_timeout_s=0.5)))
+    with socket.create_connection(("127.0.0.1", _port(url))) as sock:
+        sock.sendall(b"POST /api/encode HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n" + b"\0" * 10)
+        sock.settimeout(10)
+        response = sock.recv(65536)
+    assert response.startswith(b"HTTP/1.1 408") and b"the upload took longer than 0.5 s" in response
+
+
+def _counting_decodes(monkeypatch, pause: float) -> list[int]:
+    """Patch the server's decoder to record the most decodes running at once."""
+    from infogan import server
+
+    active, most, lock = [0], [0], threading.Lock()
+    decode = server.decode_upload
+
+    def counting(*args):
+        with lock:
+            active[0] += 1
+            most[0] = max(most[0], active[0])
+        time.sleep(pause)
+        try:
+            return decode(*args)
+        finally:
+            with lock:
+                active[0] -= 1
+
+    monkeypatch.setattr(server, "decode_upload", counting)
+    return most
+
+
+def test_uploads_are_decoded_a_few_at_a_time(vivid_model, start_server, monkeypatch):
+    most = _counting_decodes(monkeypatch, pause=0.05)
+    url = start_server(create_app(vivid_model, limits=Limits(max_decodes=2)))
+    digit = _png(np.zeros((256, 256), dtype=np.uint8))
+    with httpx2.Client(base_url=url, timeout=60) as http, ThreadPoolExecutor(max_workers=12) as pool:
+        statuses = list(pool.map(lambda i: http.post("/api/encode", content=digit).status_code, range(24)))
+    assert statuses == [200] * 24
+    assert 1 <= most[0] <= 2  # the shared threadpool (40 threads) used to decode all 12 at once
+
+
+def test_uploads_beyond_the_limit_in_flight_get_503(vivid_model, start_server, monkeypatch):
+    _counting_decodes(monkeypatch, pause=0.5)
+    url = start_server(create_app(vivid_model, limits=Limits(max_uploads=2, max_decodes=1)))
+    digit = _png(np.zeros((28, 28), dtype=np.uint8))
+    with httpx2.Client(base_url=url, timeout=60) as http, ThreadPoolExecutor(max_workers=6) as pool:
+        responses = list(pool.map(lambda i: http.post("/api/encode", content=digit), range(6)))
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses.count(200) >= 2 and set(statuses) <= {200, 503} and 503 in statuses
+    assert all("too many uploads" in r.json()["error"] for r in responses if r.status_code == 503)
+
+
+def test_an_upload_with_too_many_pixels_is_refused_before_decoding(vivid_model):
+    with TestClient(create_app(vivid_model, limits=Limits(max_image_pixels=1000))) as small:
+        square = _png(np.zeros((40, 40), dtype=np.uint8))
+        assert "40×40 pixels; the limit is 1000 in all" in _error(small.post("/api/encode", content=square), 413)
+
+
+def test_a_16_bit_upload_is_scaled_not_turned_white(client):
+    ramp = np.tile(np.linspace(0, 65535, 28).round().astype(np.uint16), (28, 1))
+    buffer = io.BytesIO()
+    Image.fromarray(ramp).save(buffer, format="PNG")
+    reading = client.post("/api/encode?invert=false", content=buffer.getvalue()).json()
+    shown = np.array(Image.open(io.BytesIO(base64.b64decode(reading["input"].split(",", 1)[1]))))[:, :, 0]
+    assert np.abs(shown.astype(int) - np.round(ramp / 257).astype(int)).max() <= 1

@@ -1,13 +1,15 @@
+import errno
 import json
 import math
+import os
 
 import numpy as np
 import pytest
 import torch
 from torch.testing import assert_close
 
-from infogan import checkpoint
-from infogan.errors import InfoGANError
+from infogan import checkpoint, files
+from infogan.errors import InfoGANError, InfoGANWarning
 from infogan.evaluation import real_data_information
 from infogan.latent import LatentBatch
 from infogan.model import InfoGAN
@@ -473,3 +475,186 @@ def test_patience_stops_once_the_label_free_score_stops_rising(tiny_config, tiny
 def test_patience_needs_evaluation(tiny_config):
     with pytest.raises(InfoGANError, match="patience"):
         tiny_config.replace(eval_every=0, patience=3)
+
+
+# ----- the run directory: its lock, killed writes, fresh starts ------------------------------------
+def test_fit_refuses_a_run_directory_that_another_process_holds(tiny_config, tiny_data, tmp_path):
+    trainer = _trainer(tiny_config, tmp_path, tiny_data)
+    refused = pytest.raises(InfoGANError, match=rf"in use by another infogan process \(pid {os.getpid()}\)")
+    with files.locked(trainer.run_dir), refused:  # held as a concurrent `infogan train --resume` would
+        trainer.fit()
+    assert not (trainer.run_dir / "metrics.jsonl").exists()
+    assert not (trainer.run_dir / checkpoint.CHECKPOINT_NAME).exists()
+
+
+def test_a_resume_of_a_run_that_moved_on_since_it_was_read_is_refused(tiny_config, tiny_data, tmp_path):
+    _trainer(tiny_config.replace(steps=2), tmp_path, tiny_data).fit()
+    first, second = _trainer(tiny_config, tmp_path, tiny_data), _trainer(tiny_config, tmp_path, tiny_data)
+    first.restore(tmp_path / "run")
+    second.restore(tmp_path / "run")
+    first.fit()
+    with pytest.raises(InfoGANError, match=r"changed since step 2 was restored \(its checkpoint is now at step 4"):
+        second.fit()
+    assert checkpoint.read_metadata(tmp_path / "run" / checkpoint.CHECKPOINT_NAME)["step"] == 4
+
+
+def test_a_start_clears_killed_writes_and_does_not_append_to_a_dead_attempts_metrics(tiny_config, tiny_data, tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / ".checkpoint.safetensors.0a1b2c3d4e5f.tmp").write_bytes(b"\0" * 4096)  # a kill mid-write
+    (run / ".checkpoint.safetensors.x9y8z7.tmp").write_bytes(b"")
+    dead = [{"step": s, "time": 0.0, "loss/D": 1.0} for s in (2, 4)]  # killed before its first checkpoint
+    (run / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in dead))
+    _trainer(tiny_config, tmp_path, tiny_data).fit()
+    assert sorted(p.name for p in run.iterdir() if p.name.endswith(".tmp")) == []
+    assert [r["step"] for r in read_metrics(run) if "loss/D" in r] == [2, 4]
+    assert all(r["loss/D"] != 1.0 for r in read_metrics(run) if "loss/D" in r)
+
+
+def test_divergence_before_the_first_checkpoint_says_that_none_is_kept(tiny_config, tiny_data, tmp_path):
+    trainer = _trainer(tiny_config.replace(steps=8, checkpoint_every=4), tmp_path, tiny_data)
+    with torch.no_grad():
+        trainer.nets.d_head.weight.fill_(float("nan"))
+    with pytest.raises(TrainingDiverged, match="no checkpoint had been written yet") as stopped:
+        trainer.fit()
+    assert "kept" not in str(stopped.value)
+    assert not (tmp_path / "run" / checkpoint.CHECKPOINT_NAME).exists()
+
+
+@pytest.mark.parametrize(
+    "option", ["lr_d", "lr_g", "lr_q", "instance_noise", "label_smoothing", "consistency", "cr_weight", "cr_gap"]
+)
+@pytest.mark.parametrize("value", [math.nan, math.inf])
+def test_non_finite_float_settings_are_refused(tiny_config, option, value):
+    with pytest.raises(InfoGANError, match=f"{option.replace('_', '-')} must be a finite number"):
+        tiny_config.replace(**{option: value})
+
+
+@pytest.mark.parametrize("latent", [{"lambda_cat": math.nan}, {"lambda_cont": math.inf}])
+def test_non_finite_information_weights_are_refused(tiny_config, latent):
+    with pytest.raises(InfoGANError, match="must be finite"):
+        tiny_config.replace(latent=latent)
+
+
+# ----- what a resume accepts ------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    """A run two steps long (config, data, run directory) to resume from, or to craft files from."""
+    from infogan.config import preset
+    from infogan.data import ImageDataset
+
+    config = preset("mnist").replace(steps=2, batch_size=8, log_every=2, sample_every=2, checkpoint_every=2)
+    config = config.replace(eval_every=0)
+    images = torch.rand(32, 1, 28, 28, generator=torch.Generator().manual_seed(1))
+    data = ImageDataset(images, torch.arange(32) % 4)
+    run = tmp_path_factory.mktemp("finished") / "run"
+    Trainer(config, run, data, device=CPU, progress=False, tensorboard=False).fit()
+    return config, data, run
+
+
+def _first_weight(tensors):
+    return next(k for k, v in tensors.items() if k.startswith("model.") and v.is_floating_point())
+
+
+def _crafted(run, tmp_path, change):
+    """A copy of ``run`` whose checkpoint ``change(tensors, meta)`` edited."""
+    tensors, meta = checkpoint.read(run / checkpoint.CHECKPOINT_NAME)
+    change(tensors, meta)
+    copy = tmp_path / "crafted"
+    copy.mkdir()
+    checkpoint.write(copy / checkpoint.CHECKPOINT_NAME, tensors, meta)
+    return copy
+
+
+def _set_meta(key, value):
+    return lambda tensors, meta: meta.__setitem__(key, value)
+
+
+def _strip_optimizer(tensors, meta):
+    for key in [k for k in tensors if k.startswith("optim.")]:
+        del tensors[key]
+
+
+def _misshape_adam(tensors, meta):
+    tensors["optim.d.0.exp_avg"] = torch.zeros(3)
+
+
+def _retype(dtype):
+    def change(tensors, meta):
+        key = _first_weight(tensors)
+        tensors[key] = tensors[key].to(dtype)
+
+    return change
+
+
+def _poison(tensors, meta):
+    key = _first_weight(tensors)
+    tensors[key] = torch.full_like(tensors[key], float("nan"))
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (_set_meta("step", "abc"), 'malformed step \\("abc"\\)'),
+        (lambda tensors, meta: meta.pop("train_config"), "holds no training configuration"),
+        (lambda tensors, meta: tensors.pop("rng.cpu"), "holds no RNG state"),
+        (lambda tensors, meta: meta["train_config"].__setitem__("betas", "ab"), "malformed configuration"),
+        (_strip_optimizer, "lacks optimizer d's state"),
+        (_misshape_adam, "optimizer d's exp_avg for parameter 0 is \\[3\\]"),
+        (lambda tensors, meta: meta.__setitem__("optim_g", "x"), "holds no state of optimizer g"),
+        (_retype(torch.float16), "is F16"),
+        (_retype(torch.bool), "is BOOL"),
+        (_poison, "holds NaN or infinite values"),
+    ],
+)
+def test_a_resume_refuses_a_crafted_checkpoint_in_one_line(finished_run, tmp_path, change, message):
+    config, data, run = finished_run
+    crafted = _crafted(run, tmp_path, change)
+    trainer = Trainer(config.replace(steps=4), crafted, data, device=CPU, progress=False, tensorboard=False)
+    with pytest.raises(InfoGANError, match=message):
+        trainer.restore(crafted)
+
+
+@pytest.mark.parametrize("selected", [b"not a checkpoint", "weights without a selection"])
+def test_an_unreadable_selected_file_is_ignored_with_a_warning(finished_run, tmp_path, selected):
+    config, data, run = finished_run
+    crafted = _crafted(run, tmp_path, lambda tensors, meta: None)
+    if isinstance(selected, bytes):
+        (crafted / checkpoint.SELECTED_NAME).write_bytes(selected)
+    else:
+        InfoGAN.load(run, device="cpu").save(crafted / checkpoint.SELECTED_NAME)  # no "selected" key
+    trainer = Trainer(config.replace(steps=3), crafted, data, device=CPU, progress=False, tensorboard=False)
+    with pytest.warns(InfoGANWarning, match="ignoring .*selected.safetensors"):
+        trainer.restore(crafted)
+    assert trainer._selected_score == -math.inf
+    trainer.fit()
+    assert trainer.step == 3
+
+
+def _config_disk_full(monkeypatch, run):
+    def disk_full(fd, data):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(files, "_write_all", disk_full)  # config.json is the first file written
+    return run / "config.json"
+
+
+def _device_that_is_full(run, name):
+    run.mkdir(parents=True, exist_ok=True)
+    (run / name).parent.mkdir(exist_ok=True)
+    (run / name).symlink_to("/dev/full")  # every write to it fails with ENOSPC
+    return run / name
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full, the device that is always full")
+@pytest.mark.parametrize("where", ["config", "metrics", "samples"])
+def test_a_full_disk_anywhere_training_writes_is_one_line(tiny_config, tiny_data, tmp_path, monkeypatch, where):
+    run = tmp_path / "run"
+    if where == "config":
+        path = _config_disk_full(monkeypatch, run)
+    else:
+        name = "metrics.jsonl" if where == "metrics" else "samples/step_0000002.png"
+        path = _device_that_is_full(run, name)
+    with pytest.raises(InfoGANError) as stopped:
+        _trainer(tiny_config, tmp_path, tiny_data).fit()
+    assert str(stopped.value) == f"could not write {path}: No space left on device"
