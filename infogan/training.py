@@ -27,11 +27,12 @@ from tqdm import tqdm
 from infogan import checkpoint, viz
 from infogan.augment import random_affine
 from infogan.batches import make_batches
-from infogan.config import TrainConfig, to_dict, to_json, train_config_from_dict
+from infogan.config import TrainConfig, to_dict, train_config_from_dict
 from infogan.data import ImageDataset
 from infogan.distributed import World, barrier, mean_across
 from infogan.errors import InfoGANError
 from infogan.evaluation import categorical_score, real_data_information
+from infogan.hardware import PrecisionChoice, choose_precision
 from infogan.latent import LatentBatch
 from infogan.losses import discriminator_loss, generator_loss
 from infogan.model import InfoGAN
@@ -39,6 +40,8 @@ from infogan.networks import InfoGANNetworks, build_pair_classifier
 from infogan.reporting import Reporter
 
 CONFIG_NAME = "config.json"
+# config.json's record of what was resolved at train time (``precision: auto`` -> fp32 or bf16), beside the config.
+RESOLVED_KEY = "resolved"
 PAIR_CLASSIFIER_PREFIX = "cr."  # H's weights in the checkpoint, beside the model's "model."
 SELECTION_IMAGES = 5000
 
@@ -173,6 +176,7 @@ class Trainer:
     ) -> None:
         self.config, self.run_dir, self.device = config, Path(run_dir), device
         self.world = world or World()
+        self.precision: PrecisionChoice = choose_precision(config.precision, device)
         self.progress = progress and self.world.is_main
         torch.manual_seed(config.seed)  # the same initial weights on every rank
         self.model = InfoGAN(config.model, device=device)
@@ -277,7 +281,7 @@ class Trainer:
         return DistributedDataParallel(d_pass, device_ids=ids), DistributedDataParallel(g_pass, device_ids=ids)
 
     def _autocast(self) -> torch.autocast:
-        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.config.precision == "bf16")
+        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.precision.precision == "bf16")
 
     # ----- one step ---------------------------------------------------------------------------
     def real_batch(self, step: int) -> Tensor:
@@ -570,7 +574,11 @@ class Trainer:
 
     # ----- checkpoints and resume -------------------------------------------------------------
     def _write_config(self) -> None:
-        (self.run_dir / CONFIG_NAME).write_text(to_json(self.config) + "\n")
+        """The config as asked (``precision`` may be ``auto``), and what this run resolved it to."""
+        record = to_dict(self.config) | {
+            RESOLVED_KEY: {"precision": self.precision.precision, "precision_reason": self.precision.reason}
+        }
+        (self.run_dir / CONFIG_NAME).write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
 
     def _all_parameters(self) -> list[nn.Parameter]:
         extra = list(self.pair_classifier.parameters()) if self.pair_classifier is not None else []
@@ -660,7 +668,10 @@ def load_run_config(run_dir: Path) -> TrainConfig:
     """The :class:`TrainConfig` stored in a run directory's ``config.json``."""
     path = Path(run_dir) / CONFIG_NAME
     try:
-        return train_config_from_dict(json.loads(path.read_text()))
+        record = json.loads(path.read_text())
+        if isinstance(record, dict):
+            record.pop(RESOLVED_KEY, None)  # a record of the last start, not a setting
+        return train_config_from_dict(record)
     except FileNotFoundError:
         raise InfoGANError(f"{run_dir} is not a run directory (no {CONFIG_NAME})") from None
     except json.JSONDecodeError as err:

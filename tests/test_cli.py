@@ -245,6 +245,23 @@ def test_folder_runs_on_other_networks_and_sizes(folder, tmp_path, capsys):
 
 
 @pytest.mark.parametrize(
+    ("precision", "said"),
+    [
+        ([], "infogan: precision fp32 (auto: this CPU has no native bfloat16"),
+        (["--precision", "bf16"], "infogan: warning: precision bf16 as asked, but this CPU has no native bfloat16"),
+    ],
+)
+def test_train_says_once_which_precision_it_trains_in(precision, said, folder, tmp_path, capsys, monkeypatch):
+    from infogan import hardware
+
+    monkeypatch.setattr(hardware, "cpu_info", lambda: hardware.CPUInfo("AMD EPYC", frozenset({"avx2"}), "x86_64"))
+    argv = ["train", "--data", str(folder), "--steps", "1", "--batch-size", "4", "--eval-every", "0", *precision]
+    assert main([*argv, "--out", str(tmp_path / "run"), "--no-progress", "--device", "cpu"]) == 0
+    lines = [line for line in capsys.readouterr().err.splitlines() if "precision" in line]
+    assert len(lines) == 1 and lines[0].startswith(said), lines
+
+
+@pytest.mark.parametrize(
     ("argv", "message"),
     [
         (["--data", "{folder}", "--strict-images"], "cannot read image"),
@@ -334,3 +351,24 @@ def test_evaluate_disentanglement_refuses_in_one_line(argv, message, run_dir, sp
     paths = {"mnist": run_dir, "sprites": sprites_run}
     assert main(["evaluate", *(a.format(**paths) for a in argv), "--device", "cpu"]) == 2
     assert message in _error_line(capsys)
+
+
+def test_info_shows_the_machine_and_estimates_a_run_from_a_measured_rate(capsys, monkeypatch):
+    from infogan import cli, throughput
+    from infogan.config import PRESETS
+
+    for name, value in {"WARMUP_STEPS": 0, "MIN_TIMED_STEPS": 1, "ENCODE_IMAGES": 16}.items():
+        monkeypatch.setattr(throughput, name, value)
+    monkeypatch.setattr(cli, "preset", lambda name: PRESETS[name].replace(batch_size=4))
+    assert main(["info", "--json", "--seconds", "0", "--device", "cpu"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["device"] == "cpu" and set(report["cpu_flags"]) >= {"avx2", "avx512_bf16", "amx_bf16"}
+    assert report["precision"]["requested"] == "auto" and report["precision"]["precision"] in ("fp32", "bf16")
+    train, estimate = report["training"], report["estimate"]
+    assert (train["preset"], train["batch_size"], train["steps"]) == ("mnist", 4, 1)
+    assert estimate["train_s"] == pytest.approx(5000 * 4 / train["images_per_s"])
+    assert estimate["evaluated_images"] == 10 * (5000 + 10_000) + 20_000  # ten evaluations, then make mnist's
+    assert estimate["total_s"] == pytest.approx(estimate["train_s"] + estimate["evaluation_s"])
+    assert main(["info", "--seconds", "0", "--device", "cpu"]) == 0
+    text = capsys.readouterr().out
+    assert "make mnist  about" in text and "5,000 steps × 4 images" in text and "threads" in text

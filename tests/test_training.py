@@ -413,3 +413,32 @@ def test_resume_with_cr_continues_exactly(cr_config, tiny_sprites, tmp_path):
 def test_bad_cr_settings_are_refused(cr_config, changes, message):
     with pytest.raises(InfoGANError, match=message):
         cr_config.replace(**changes)
+
+
+def test_auto_precision_is_resolved_per_start_and_recorded_beside_the_request(
+    tiny_config, tiny_data, tmp_path, monkeypatch
+):
+    from infogan import hardware
+    from infogan.training import load_run_config
+
+    monkeypatch.setattr(hardware, "cpu_info", lambda: hardware.CPUInfo("native", frozenset({"amx_bf16"}), "x86_64"))
+    monkeypatch.setitem(hardware.BF16_ACCURACY_CHECKED, "cpu", True)
+    trainer = _trainer(tiny_config.replace(precision="auto", steps=2), tmp_path, tiny_data)
+    assert trainer.precision.precision == "bf16"
+    with trainer._autocast():
+        assert torch.is_autocast_enabled("cpu")
+    trainer.fit()
+    run = tmp_path / "run"
+    record = json.loads((run / "config.json").read_text())
+    assert record["precision"] == "auto" and record["resolved"]["precision"] == "bf16"
+    assert "amx_bf16" in record["resolved"]["precision_reason"]
+    # The run moves to a CPU without native bf16: the resume asks for auto again and gets fp32.
+    monkeypatch.setattr(hardware, "cpu_info", lambda: hardware.CPUInfo("avx2", frozenset({"avx2"}), "x86_64"))
+    stored = load_run_config(run)
+    assert stored.precision == "auto"
+    resumed = _trainer(stored.replace(steps=4), tmp_path, tiny_data)
+    resumed.restore(run)
+    with resumed._autocast():
+        assert not torch.is_autocast_enabled("cpu")
+    resumed.fit()
+    assert json.loads((run / "config.json").read_text())["resolved"]["precision"] == "fp32"
