@@ -8,7 +8,10 @@ resident memory. Prints a table and writes JSON.
     python benchmarks/bench.py --out benchmarks/results/bench.json
     python benchmarks/bench.py --device cuda --out benchmarks/results/bench_cuda.json
 
-On a GPU, timed windows end with a synchronisation and peak memory is the GPU's.
+On a GPU, timed windows end with a synchronisation and peak memory is the GPU's. Where the
+hardware has no native bfloat16 (``infogan.hardware.native_bf16``; an AVX2-only CPU, say), the
+bf16 settings are left out unless named in ``--settings``, and the bf16 ceiling is measured on a
+tiny product only (an emulated 2048² bf16 product takes minutes), as the table says.
 """
 
 from __future__ import annotations
@@ -29,17 +32,19 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from infogan.config import TrainConfig, preset
 from infogan.data import ImageDataset
+from infogan.hardware import cpu_info, native_bf16, shown_flags
 from infogan.model import InfoGAN
 from infogan.training import Trainer
 
+# Every setting names its precision: the trainer's default, ``auto``, differs between machines.
 SETTINGS: dict[str, dict[str, object]] = {
-    "fp32": {},
-    "fp32+channels_last": {"channels_last": True},
+    "fp32": {"precision": "fp32"},
+    "fp32+channels_last": {"precision": "fp32", "channels_last": True},
     "bf16": {"precision": "bf16"},
     "bf16+channels_last": {"precision": "bf16", "channels_last": True},
     # the preset's objective; its weight changes no work, so rows measured at other weights compare
-    "fp32+consistency": {"consistency": preset("mnist").consistency, "info_reaches": "body"},
-    "fp32+compile": {"compile": True},
+    "fp32+consistency": {"precision": "fp32", "consistency": preset("mnist").consistency, "info_reaches": "body"},
+    "fp32+compile": {"precision": "fp32", "compile": True},
     "bf16+compile": {"precision": "bf16", "compile": True},
 }
 DEFAULT_SETTINGS = ["fp32", "fp32+channels_last", "bf16", "bf16+channels_last", "fp32+consistency"]
@@ -47,6 +52,7 @@ DEFAULT_SETTINGS = ["fp32", "fp32+channels_last", "bf16", "bf16+channels_last", 
 # "+consistency" row adds the preset's consistency term, to show what it costs.
 PAPER_OBJECTIVE = {"consistency": 0.0, "info_reaches": "head"}
 DEVICE = torch.device("cpu")  # set by --device
+EMULATED_BF16_SIZE = 256  # the bf16 ceiling's product where bf16 is not native: a second, not minutes
 
 
 def synchronize() -> None:
@@ -54,10 +60,8 @@ def synchronize() -> None:
         torch.cuda.synchronize(DEVICE)
 
 
-def matmul_gflops(dtype: torch.dtype, size: int = 2048, repeats: int = 10) -> float:
+def matmul_gflops(dtype: torch.dtype, size: int, repeats: int = 10) -> float:
     """Sustained GFLOP/s of a square matrix product in ``dtype``."""
-    if DEVICE.type == "cuda":
-        size, repeats = 8192, 20
     a, b = (torch.randn(size, size, dtype=dtype, device=DEVICE) for _ in range(2))
     for _ in range(2):
         a @ b
@@ -67,6 +71,40 @@ def matmul_gflops(dtype: torch.dtype, size: int = 2048, repeats: int = 10) -> fl
         a @ b
     synchronize()
     return 2 * size**3 * repeats / (time.perf_counter() - start) / 1e9
+
+
+def matmul_ceilings(size: int | None = None) -> dict[str, object]:
+    """fp32 and bf16 GFLOP/s of square products of ``size`` (2048, 8192 on a GPU); bf16 on a tiny
+    product where the hardware does not run it natively, and the sizes and nativeness with them."""
+    size = size or (8192 if DEVICE.type == "cuda" else 2048)
+    native, why = native_bf16(DEVICE)
+    bf16_size = size if native else min(size, EMULATED_BF16_SIZE)
+    return {
+        "fp32_gflops": matmul_gflops(torch.float32, size),
+        "bf16_gflops": matmul_gflops(torch.bfloat16, bf16_size),
+        "size": size,
+        "bf16_size": bf16_size,
+        "bf16_native": native,
+        "bf16_why": why,
+    }
+
+
+def ceilings_line(ceilings: dict) -> str:
+    """The ceilings as one line, saying when bf16's is an emulated tiny product."""
+    bf16 = f"bf16 {ceilings['bf16_gflops']:.0f} GFLOP/s"
+    if not ceilings["bf16_native"]:
+        bf16 += f" (not native, {ceilings['bf16_size']}² product only: {ceilings['bf16_why']})"
+    return f"matmul ceilings ({ceilings['size']}² products): fp32 {ceilings['fp32_gflops']:.0f} GFLOP/s, {bf16}"
+
+
+def default_settings(names: list[str], ceilings: dict) -> list[str]:
+    """``names`` without the bf16 settings where bf16 is not native (said on stdout)."""
+    if ceilings["bf16_native"]:
+        return names
+    kept = [name for name in names if "bf16" not in name]
+    if kept != names:
+        print(f"bf16 settings left out ({ceilings['bf16_why']}); name them in --settings to measure them anyway")
+    return kept
 
 
 def images_per_second(step: Callable[[], None], batch: int, *, warmup: int, windows: int, steps: int) -> float:
@@ -158,11 +196,13 @@ def inference_rates(batch: int, repeats: int) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batches", type=int, nargs="+", default=[64, 128])
-    parser.add_argument("--settings", nargs="+", default=DEFAULT_SETTINGS, choices=list(SETTINGS))
+    parser.add_argument("--settings", nargs="+", choices=list(SETTINGS), help=f"default: {' '.join(DEFAULT_SETTINGS)}")
     parser.add_argument("--device", default="cpu", help="cpu (default) or cuda")
     parser.add_argument("--windows", type=int, default=5)
     parser.add_argument("--steps", type=int, default=8, help="steps per timed window")
     parser.add_argument("--warmup", type=int, default=5)
+    parser.add_argument("--matmul-size", type=int, help="side of the ceilings' square products (2048; GPU 8192)")
+    parser.add_argument("--inference-batch", type=int, default=1024, help="batch of the sampling and encoding rates")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/bench.json"))
     args = parser.parse_args()
     global DEVICE
@@ -170,7 +210,8 @@ def main() -> None:
 
     torch.manual_seed(0)
     data = synthetic_mnist()
-    ceilings = {"fp32_gflops": matmul_gflops(torch.float32), "bf16_gflops": matmul_gflops(torch.bfloat16)}
+    ceilings = matmul_ceilings(args.matmul_size)
+    args.settings = args.settings or default_settings(DEFAULT_SETTINGS, ceilings)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for batch in args.batches:
@@ -196,19 +237,22 @@ def main() -> None:
         row["speedup_vs_reference"] = row["images_per_s"] / reference["images_per_s"]
         ceiling = ceilings["bf16_gflops" if "bf16" in row["setting"] else "fp32_gflops"]
         row["fraction_of_ceiling"] = row["images_per_s"] * row["flops_per_image"] / 1e9 / ceiling
-    inference = inference_rates(1024, repeats=3)
+    inference = inference_rates(args.inference_batch, repeats=3)
     peak_rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    cpu = cpu_info()
     result = {
         "machine": {
             "platform": platform.platform(),
             "device": torch.cuda.get_device_name(DEVICE) if DEVICE.type == "cuda" else "cpu",
             "processor": platform.processor() or platform.machine(),
+            "cpu": cpu.model,
+            "cpu_flags": shown_flags(cpu),
             "threads": torch.get_num_threads(),
             "torch": torch.__version__,
         },
         "ceilings": ceilings,
         "training": rows,
-        "inference_batch_1024": inference,
+        "inference": inference | {"batch": args.inference_batch},
         "peak_rss_mib": peak_rss_mib,
     }
     if DEVICE.type == "cuda":
@@ -220,22 +264,18 @@ def main() -> None:
 
 
 def print_table(result: dict) -> None:
-    ceilings = result["ceilings"]
-    print(f"device: {result['machine']['device']}")
-    print(
-        f"matmul ceilings: fp32 {ceilings['fp32_gflops']:.0f} GFLOP/s, bf16 {ceilings['bf16_gflops']:.0f} GFLOP/s"
-        f" ({result['machine']['threads']} threads)"
-    )
+    print(f"device: {result['machine']['device']}, CPU: {result['machine']['cpu']}")
+    print(f"{ceilings_line(result['ceilings'])} ({result['machine']['threads']} threads)")
     print(f"{'batch':>5} {'setting':<20} {'images/s':>9} {'vs ref':>7} {'of ceiling':>10} {'MFLOP/img':>10}")
     for row in result["training"]:
         print(
             f"{row['batch']:>5} {row['setting']:<20} {row['images_per_s']:>9.0f} {row['speedup_vs_reference']:>6.2f}x"
             f" {row['fraction_of_ceiling']:>9.1%} {row['flops_per_image'] / 1e6:>10.0f}"
         )
-    inference = result["inference_batch_1024"]
+    inference = result["inference"]
     print(
         f"sampling {inference['sample_images_per_s']:.0f} images/s, encoding {inference['encode_images_per_s']:.0f}"
-        f" images/s (batch 1024); peak RSS {result['peak_rss_mib']:.0f} MiB"
+        f" images/s (batch {inference['batch']}); peak RSS {result['peak_rss_mib']:.0f} MiB"
     )
 
 
