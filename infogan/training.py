@@ -32,7 +32,7 @@ from infogan.data import ImageDataset
 from infogan.distributed import World, barrier, mean_across
 from infogan.errors import InfoGANError
 from infogan.evaluation import categorical_score, real_data_information
-from infogan.hardware import PrecisionChoice, choose_precision
+from infogan.hardware import PrecisionChoice, choose_precision, keep_freed_memory
 from infogan.latent import LatentBatch
 from infogan.losses import discriminator_loss, generator_loss
 from infogan.model import InfoGAN
@@ -177,6 +177,8 @@ class Trainer:
         self.config, self.run_dir, self.device = config, Path(run_dir), device
         self.world = world or World()
         self.precision: PrecisionChoice = choose_precision(config.precision, device)
+        if device.type == "cpu":
+            keep_freed_memory()  # each step's large temporaries would otherwise be faulted in anew
         self.progress = progress and self.world.is_main
         torch.manual_seed(config.seed)  # the same initial weights on every rank
         self.model = InfoGAN(config.model, device=device)
