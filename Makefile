@@ -36,10 +36,10 @@ baseline: setup
 
 test: setup
 	$(BIN)/ruff check .
-	INFOGAN_DATA_ROOT=$(TEST_DATA_ROOT) $(BIN)/python -m pytest
+	INFOGAN_DATA_ROOT=$(TEST_DATA_ROOT) $(BIN)/python -m pytest --durations=15
 
 test-fast: setup
-	INFOGAN_DATA_ROOT=$(TEST_DATA_ROOT) $(BIN)/python -m pytest -m "not slow"
+	INFOGAN_DATA_ROOT=$(TEST_DATA_ROOT) $(BIN)/python -m pytest -m "not slow" --durations=15
 
 lint: setup
 	$(BIN)/ruff check .

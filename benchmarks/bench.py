@@ -8,7 +8,10 @@ resident memory. Prints a table and writes JSON.
     python benchmarks/bench.py --out benchmarks/results/bench.json
     python benchmarks/bench.py --device cuda --out benchmarks/results/bench_cuda.json
 
-On a GPU, timed windows end with a synchronisation and peak memory is the GPU's.
+On a GPU, timed windows end with a synchronisation and peak memory is the GPU's. Where the
+hardware has no native bfloat16 (``infogan.hardware.native_bf16``; an AVX2-only CPU, say), the
+bf16 settings are left out unless named in ``--settings``, and the bf16 ceiling is measured on a
+tiny product only (an emulated 2048² bf16 product takes minutes), as the table says.
 """
 
 from __future__ import annotations
@@ -29,25 +32,29 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from infogan.config import PAPER_OBJECTIVE, TrainConfig, preset
 from infogan.data import ImageDataset
+from infogan.hardware import cpu_info, native_bf16, shown_flags
 from infogan.model import InfoGAN
 from infogan.training import Trainer
 
+# Every setting names its precision: the trainer's default, ``auto``, differs between machines.
 SETTINGS: dict[str, dict[str, object]] = {
-    "fp32": {},
-    "fp32+channels_last": {"channels_last": True},
+    "fp32": {"precision": "fp32"},
+    "fp32+channels_last": {"precision": "fp32", "channels_last": True},
     "bf16": {"precision": "bf16"},
     "bf16+channels_last": {"precision": "bf16", "channels_last": True},
     # the preset's objective; its weight changes no work, so rows measured at other weights compare
-    "fp32+consistency": {"consistency": preset("mnist").consistency, "info_reaches": "body"},
+    "fp32+consistency": {"precision": "fp32", "consistency": preset("mnist").consistency, "info_reaches": "body"},
     # the whole default objective: consistency, information into the body, and IIC on real images
-    "fp32+default": {k: getattr(preset("mnist"), k) for k in ("consistency", "info_reaches", "iic", "iic_warp")},
-    "fp32+compile": {"compile": True},
+    "fp32+default": {"precision": "fp32"}
+    | {k: getattr(preset("mnist"), k) for k in ("consistency", "info_reaches", "iic", "iic_warp")},
+    "fp32+compile": {"precision": "fp32", "compile": True},
     "bf16+compile": {"precision": "bf16", "compile": True},
 }
 DEFAULT_SETTINGS = ["fp32", "fp32+channels_last", "bf16", "bf16+channels_last", "fp32+consistency", "fp32+default"]
 # Every setting starts from the paper's objective, which the reference loop implements; the
 # "+consistency" and "+default" rows add the preset's terms, to show what they cost.
 DEVICE = torch.device("cpu")  # set by --device
+EMULATED_BF16_SIZE = 256  # the bf16 ceiling's product where bf16 is not native: a second, not minutes
 
 
 def synchronize() -> None:
@@ -55,10 +62,8 @@ def synchronize() -> None:
         torch.cuda.synchronize(DEVICE)
 
 
-def matmul_gflops(dtype: torch.dtype, size: int = 2048, repeats: int = 10) -> float:
+def matmul_gflops(dtype: torch.dtype, size: int, repeats: int = 10) -> float:
     """Sustained GFLOP/s of a square matrix product in ``dtype``."""
-    if DEVICE.type == "cuda":
-        size, repeats = 8192, 20
     a, b = (torch.randn(size, size, dtype=dtype, device=DEVICE) for _ in range(2))
     for _ in range(2):
         a @ b
@@ -68,6 +73,40 @@ def matmul_gflops(dtype: torch.dtype, size: int = 2048, repeats: int = 10) -> fl
         a @ b
     synchronize()
     return 2 * size**3 * repeats / (time.perf_counter() - start) / 1e9
+
+
+def matmul_ceilings(size: int | None = None) -> dict[str, object]:
+    """fp32 and bf16 GFLOP/s of square products of ``size`` (2048, 8192 on a GPU); bf16 on a tiny
+    product where the hardware does not run it natively, and the sizes and nativeness with them."""
+    size = size or (8192 if DEVICE.type == "cuda" else 2048)
+    native, why = native_bf16(DEVICE)
+    bf16_size = size if native else min(size, EMULATED_BF16_SIZE)
+    return {
+        "fp32_gflops": matmul_gflops(torch.float32, size),
+        "bf16_gflops": matmul_gflops(torch.bfloat16, bf16_size),
+        "size": size,
+        "bf16_size": bf16_size,
+        "bf16_native": native,
+        "bf16_why": why,
+    }
+
+
+def ceilings_line(ceilings: dict) -> str:
+    """The ceilings as one line, saying when bf16's is an emulated tiny product."""
+    bf16 = f"bf16 {ceilings['bf16_gflops']:.0f} GFLOP/s"
+    if not ceilings["bf16_native"]:
+        bf16 += f" (not native, {ceilings['bf16_size']}² product only: {ceilings['bf16_why']})"
+    return f"matmul ceilings ({ceilings['size']}² products): fp32 {ceilings['fp32_gflops']:.0f} GFLOP/s, {bf16}"
+
+
+def default_settings(names: list[str], ceilings: dict) -> list[str]:
+    """``names`` without the bf16 settings where bf16 is not native (said on stdout)."""
+    if ceilings["bf16_native"]:
+        return names
+    kept = [name for name in names if "bf16" not in name]
+    if kept != names:
+        print(f"bf16 settings left out ({ceilings['bf16_why']}); name them in --settings to measure them anyway")
+    return kept
 
 
 def images_per_second(step: Callable[[], None], batch: int, *, warmup: int, windows: int, steps: int) -> float:
@@ -141,6 +180,13 @@ def reference_step(batch: int, data: ImageDataset) -> Callable[[], None]:
     return step
 
 
+def reference_row(batch: int, data: ImageDataset, timing: dict[str, int]) -> dict[str, object]:
+    """The reference loop's images/s and FLOPs per image at ``batch``."""
+    rate = images_per_second(reference_step(batch, data), batch, **timing)
+    work = flops_per_image(reference_step(batch, data), batch)
+    return {"batch": batch, "setting": "reference", "images_per_s": rate, "flops_per_image": work}
+
+
 def flops_per_image(step: Callable[[], None], batch: int) -> float:
     """FLOPs of one call of ``step`` divided by the batch size."""
     with FlopCounterMode(display=False) as counter:
@@ -159,11 +205,13 @@ def inference_rates(batch: int, repeats: int) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batches", type=int, nargs="+", default=[64, 128])
-    parser.add_argument("--settings", nargs="+", default=DEFAULT_SETTINGS, choices=list(SETTINGS))
+    parser.add_argument("--settings", nargs="+", choices=list(SETTINGS), help=f"default: {' '.join(DEFAULT_SETTINGS)}")
     parser.add_argument("--device", default="cpu", help="cpu (default) or cuda")
     parser.add_argument("--windows", type=int, default=5)
     parser.add_argument("--steps", type=int, default=8, help="steps per timed window")
     parser.add_argument("--warmup", type=int, default=5)
+    parser.add_argument("--matmul-size", type=int, help="side of the ceilings' square products (2048; GPU 8192)")
+    parser.add_argument("--inference-batch", type=int, default=1024, help="batch of the sampling and encoding rates")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/bench.json"))
     args = parser.parse_args()
     global DEVICE
@@ -171,19 +219,17 @@ def main() -> None:
 
     torch.manual_seed(0)
     data = synthetic_mnist()
-    ceilings = {"fp32_gflops": matmul_gflops(torch.float32), "bf16_gflops": matmul_gflops(torch.bfloat16)}
-    rows = []
+    ceilings = matmul_ceilings(args.matmul_size)
+    args.settings = args.settings or default_settings(DEFAULT_SETTINGS, ceilings)
+    timing = {"warmup": args.warmup, "windows": args.windows, "steps": args.steps}
+    # The reference runs first, with the process's defaults: a trainer on the CPU changes how
+    # freed memory is kept (infogan.hardware.keep_freed_memory), for every loop that follows.
+    rows = [reference_row(batch, data, timing) for batch in args.batches]
     with tempfile.TemporaryDirectory() as tmp:
         for batch in args.batches:
             base = preset("mnist").replace(batch_size=batch, **PAPER_OBJECTIVE)
             # The trainer skips D's weight gradients in G's step; the reference computes them.
             flops = flops_per_image(trainer_step(trainer_for(base, data, Path(tmp) / "flops")), batch)
-            reference_flops = flops_per_image(reference_step(batch, data), batch)
-            timing = {"warmup": args.warmup, "windows": args.windows, "steps": args.steps}
-            reference = images_per_second(reference_step(batch, data), batch, **timing)
-            rows.append(
-                {"batch": batch, "setting": "reference", "images_per_s": reference, "flops_per_image": reference_flops}
-            )
             for name in args.settings:
                 config = base.replace(**SETTINGS[name])
                 trainer = trainer_for(config, data, Path(tmp) / name)
@@ -192,24 +238,28 @@ def main() -> None:
                 if config.consistency or config.iic:  # more work per image than the paper's objective
                     work = flops_per_image(trainer_step(trainer_for(config, data, Path(tmp) / "flops")), batch)
                 rows.append({"batch": batch, "setting": name, "images_per_s": rate, "flops_per_image": work})
+    rows.sort(key=lambda row: row["batch"])  # stable: each batch's reference stays first
     for row in rows:
         reference = next(r for r in rows if r["batch"] == row["batch"] and r["setting"] == "reference")
         row["speedup_vs_reference"] = row["images_per_s"] / reference["images_per_s"]
         ceiling = ceilings["bf16_gflops" if "bf16" in row["setting"] else "fp32_gflops"]
         row["fraction_of_ceiling"] = row["images_per_s"] * row["flops_per_image"] / 1e9 / ceiling
-    inference = inference_rates(1024, repeats=3)
+    inference = inference_rates(args.inference_batch, repeats=3)
     peak_rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    cpu = cpu_info()
     result = {
         "machine": {
             "platform": platform.platform(),
             "device": torch.cuda.get_device_name(DEVICE) if DEVICE.type == "cuda" else "cpu",
             "processor": platform.processor() or platform.machine(),
+            "cpu": cpu.model,
+            "cpu_flags": shown_flags(cpu),
             "threads": torch.get_num_threads(),
             "torch": torch.__version__,
         },
         "ceilings": ceilings,
         "training": rows,
-        "inference_batch_1024": inference,
+        "inference": inference | {"batch": args.inference_batch},
         "peak_rss_mib": peak_rss_mib,
     }
     if DEVICE.type == "cuda":
@@ -221,22 +271,18 @@ def main() -> None:
 
 
 def print_table(result: dict) -> None:
-    ceilings = result["ceilings"]
-    print(f"device: {result['machine']['device']}")
-    print(
-        f"matmul ceilings: fp32 {ceilings['fp32_gflops']:.0f} GFLOP/s, bf16 {ceilings['bf16_gflops']:.0f} GFLOP/s"
-        f" ({result['machine']['threads']} threads)"
-    )
+    print(f"device: {result['machine']['device']}, CPU: {result['machine']['cpu']}")
+    print(f"{ceilings_line(result['ceilings'])} ({result['machine']['threads']} threads)")
     print(f"{'batch':>5} {'setting':<20} {'images/s':>9} {'vs ref':>7} {'of ceiling':>10} {'MFLOP/img':>10}")
     for row in result["training"]:
         print(
             f"{row['batch']:>5} {row['setting']:<20} {row['images_per_s']:>9.0f} {row['speedup_vs_reference']:>6.2f}x"
             f" {row['fraction_of_ceiling']:>9.1%} {row['flops_per_image'] / 1e6:>10.0f}"
         )
-    inference = result["inference_batch_1024"]
+    inference = result["inference"]
     print(
         f"sampling {inference['sample_images_per_s']:.0f} images/s, encoding {inference['encode_images_per_s']:.0f}"
-        f" images/s (batch 1024); peak RSS {result['peak_rss_mib']:.0f} MiB"
+        f" images/s (batch {inference['batch']}); peak RSS {result['peak_rss_mib']:.0f} MiB"
     )
 
 

@@ -6,7 +6,8 @@ norm, the optimizer, other ops, and the time outside any op (Python and framewor
 With the FLOPs of a step (``torch.utils.flop_counter``) it also gives the rate at which the
 convolutions and matrix products run, against the machine's matmul ceiling measured in the same
 run: if they already take most of the step at a high fraction of the ceiling, the step is bound
-by arithmetic, not by overhead. Prints a table and writes JSON.
+by arithmetic, not by overhead. Prints a table and writes JSON. Where bf16 is not native, its
+ceiling comes from a tiny product and the bf16 settings are left out unless named (as in bench.py).
 
     python benchmarks/profile_step.py --out benchmarks/results/profile_step.json
 """
@@ -24,8 +25,9 @@ import torch
 from torch.profiler import ProfilerActivity, profile
 
 from infogan.config import preset
+from infogan.hardware import cpu_info
 
-DEFAULT_SETTINGS = ["reference", "fp32", "bf16+channels_last", "fp32+consistency"]
+DEFAULT_SETTINGS = ["reference", "fp32", "fp32+channels_last", "bf16+channels_last", "fp32+consistency"]
 KINDS = ("convolution", "matmul", "batch norm", "optimizer", "other ops")
 
 
@@ -85,14 +87,15 @@ def profile_setting(name: str, batch: int, data, run_dir: Path, *, warmup: int, 
 
 
 def print_table(result: dict) -> None:
-    ceilings = result["ceilings_gflops"]
-    print(f"matmul ceilings: fp32 {ceilings['fp32']:.0f} GFLOP/s, bf16 {ceilings['bf16']:.0f} GFLOP/s")
+    ceilings = result["ceilings"]
+    print(f"device: {result['device']}, CPU: {result['cpu']} ({result['threads']} threads)")
+    print(bench.ceilings_line(ceilings))
     print("share of step time (profiled; the profiler adds a few microseconds to every op):")
     columns = [*KINDS, "outside ops"]
     print(f"{'setting':<22}{'batch':>6}{'ms/step':>9}" + "".join(f"{c:>13}" for c in columns) + "  conv+mm GFLOP/s")
     for row in result["rows"]:
         shares = "".join(f"{row['seconds_per_step'][c] / row['step_s']:>13.0%}" for c in columns)
-        ceiling = ceilings["bf16" if "bf16" in row["setting"] else "fp32"]
+        ceiling = ceilings["bf16_gflops" if "bf16" in row["setting"] else "fp32_gflops"]
         rate = row["conv_matmul_gflops"]
         rate_text = f"{rate:.0f} ({rate / ceiling:.0%} of ceiling)" if rate else "-"
         print(f"{row['setting']:<22}{row['batch']:>6}{row['step_s'] * 1e3:>9.1f}{shares}  {rate_text}")
@@ -100,30 +103,36 @@ def print_table(result: dict) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--settings", nargs="+", default=DEFAULT_SETTINGS)
+    parser.add_argument("--settings", nargs="+", help=f"default: {' '.join(DEFAULT_SETTINGS)}")
     parser.add_argument("--batches", type=int, nargs="+", default=[64])
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--steps", type=int, default=10, help="profiled steps per setting")
     parser.add_argument("--device", default="cpu", help="cpu (default) or cuda: CPU-side time, i.e. launch cost")
+    parser.add_argument("--matmul-size", type=int, help="side of the ceilings' square products (2048; GPU 8192)")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/profile_step.json"))
     args = parser.parse_args()
-    unknown = set(args.settings) - {"reference", *bench.SETTINGS}
+    unknown = set(args.settings or ()) - {"reference", *bench.SETTINGS}
     if unknown:
         parser.error(f"unknown settings: {', '.join(sorted(unknown))}")
     bench.DEVICE = torch.device(args.device)
     data = bench.synthetic_mnist()
-    ceilings = {"fp32": bench.matmul_gflops(torch.float32), "bf16": bench.matmul_gflops(torch.bfloat16)}
+    ceilings = bench.matmul_ceilings(args.matmul_size)
+    args.settings = args.settings or bench.default_settings(DEFAULT_SETTINGS, ceilings)
     with tempfile.TemporaryDirectory() as tmp:  # the trainers' run directories, not kept
+        # The reference first, with the process's defaults (bench.py says why).
+        runs = sorted(
+            ((name, batch) for batch in args.batches for name in args.settings), key=lambda r: r[0] != "reference"
+        )
         rows = [
             profile_setting(name, batch, data, Path(tmp) / f"{name}-{batch}", warmup=args.warmup, steps=args.steps)
-            for batch in args.batches
-            for name in args.settings
+            for name, batch in runs
         ]
     result = {
         "device": str(bench.DEVICE),
+        "cpu": cpu_info().model,
         "threads": torch.get_num_threads(),
         "torch": torch.__version__,
-        "ceilings_gflops": ceilings,
+        "ceilings": ceilings,
         "rows": rows,
     }
     print_table(result)

@@ -21,7 +21,7 @@ from infogan.reporting import read_metrics
 from infogan.training import Trainer
 
 SETTINGS = {
-    "fp32": {},
+    "fp32": {"precision": "fp32"},
     "bf16": {"precision": "bf16"},
     "bf16+channels_last": {"precision": "bf16", "channels_last": True},
 }

@@ -12,12 +12,13 @@ import re
 import sys
 import warnings
 from collections.abc import Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from infogan import __version__
 from infogan.batches import DATA_MODES
-from infogan.config import MAX_SEED, PAPER_OBJECTIVE, PRESET_NOTES, PRESETS, TrainConfig, preset
+from infogan.config import MAX_SEED, PAPER_OBJECTIVE, PRECISIONS, PRESET_NOTES, PRESETS, TrainConfig, preset
 from infogan.data import DATASETS, FOLDER_ONLY
 from infogan.errors import InfoGANError, InfoGANWarning
 from infogan.networks import ARCHITECTURES
@@ -136,7 +137,14 @@ _TRAIN_OPTIONS: dict[str, tuple[str, dict[str, Any]]] = {
     "sample_every": ("--sample-every", {"type": _positive_int, "help": "steps between sample grids"}),
     "checkpoint_every": ("--checkpoint-every", {"type": _positive_int, "help": "steps between checkpoints"}),
     "eval_every": ("--eval-every", {"type": int, "help": "steps between test-set scores (0: off)"}),
-    "precision": ("--precision", {"choices": ["fp32", "bf16"], "help": "bf16: bfloat16 autocast (fp32 weights)"}),
+    "precision": (
+        "--precision",
+        {
+            "choices": list(PRECISIONS),
+            "help": "bf16: bfloat16 autocast (fp32 weights); auto (default): bf16 where the hardware runs it "
+            "natively and its accuracy is checked, else fp32 (infogan info shows the choice)",
+        },
+    ),
     "instance_noise": (
         "--instance-noise",
         {"type": float, "help": "σ of Gaussian noise on D's inputs, decaying to 0 by the last step (0: off)"},
@@ -330,6 +338,8 @@ def _train_in_world(args: argparse.Namespace, world) -> int:
         trainer.restore(run_dir)
         if trainer.step >= config.steps:
             raise InfoGANError(f"{run_dir} already reached step {trainer.step}; raise --steps to train further")
+    if world.is_main:
+        print(f"infogan: {trainer.precision.describe()}", file=sys.stderr)
     try:
         last = trainer.fit()
     except TrainingInterrupted as stopped:
@@ -769,13 +779,86 @@ def _presets(args: argparse.Namespace) -> int:
     return 0
 
 
+# ----- info ---------------------------------------------------------------------------------
+# What `make mnist` evaluates besides training: the `infogan evaluate` call after it reads the
+# test split and generates and reads as many fresh samples (its --samples default).
+FINAL_EVALUATION_IMAGES = EVAL_IMAGES + 10_000
+
+
+def _add_info(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "info",
+        help="this machine: device, CPU, the precision auto picks, measured speed, time of a run",
+        description="Show the device, the CPU and its capability flags, torch's threads and the precision "
+        "--precision auto picks (and why); then measure a few seconds of the preset's training step and "
+        "estimate how long a whole run of it (make mnist for the mnist preset) takes on this machine.",
+    )
+    parser.add_argument("--preset", default="mnist", help=f"the preset to time ({', '.join(PRESETS)}; mnist)")
+    parser.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N or mps")
+    parser.add_argument("--seconds", type=float, default=4.0, help="how long to time training steps (4)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    parser.set_defaults(run=_info)
+
+
+def _info(args: argparse.Namespace) -> int:
+    from infogan import throughput
+    from infogan.hardware import choose_precision, machine_summary
+    from infogan.model import resolve_device
+    from infogan.training import SELECTION_IMAGES
+
+    config, device = preset(args.preset), resolve_device(args.device)
+    report: dict[str, Any] = machine_summary(device)
+    report["precision"] = choose_precision(config.precision, device).as_dict()
+    train = throughput.training_rate(config, device, seconds=args.seconds)
+    evaluated = throughput.evaluations(config) * (SELECTION_IMAGES + EVAL_IMAGES) + FINAL_EVALUATION_IMAGES
+    estimate = throughput.estimate_run(config, train, throughput.encoding_rate(config, device), evaluated)
+    report["training"] = {"preset": args.preset, **asdict(train)}
+    report["estimate"] = {"steps": config.steps, "evaluated_images": evaluated, **estimate.as_dict()}
+    print(json.dumps(report, indent=1) if args.json else _info_text(report))
+    return 0
+
+
+def _minutes(seconds: float) -> str:
+    return f"{seconds / 60:.0f} min" if seconds >= 90 else f"{seconds:.0f} s"
+
+
+def _info_text(report: dict[str, Any]) -> str:
+    flags = ", ".join(f"{name} {'yes' if on else 'no'}" for name, on in report["cpu_flags"].items())
+    train, estimate, choice = report["training"], report["estimate"], report["precision"]
+    run = "make mnist" if train["preset"] == "mnist" else f"a {train['preset']} run"
+    return "\n".join(
+        [
+            f"device      {report['device']}" + (f": {report['device_name']}" if report["device"] != "cpu" else ""),
+            f"cpu         {report['cpu_model']}, {report['cpu_cores']} cores",
+            f"flags       {flags} (torch dispatches {report['torch_cpu_capability']})",
+            f"torch       {report['torch']}, {report['torch_threads']} threads",
+            f"precision   {choice['precision']} ({choice['reason']})",
+            f"training    {train['images_per_s']:.0f} images/s ({train['preset']} preset, batch {train['batch_size']}, "
+            f"{train['precision']}; {train['steps']} steps in {train['seconds']:.1f} s after warm-up)",
+            f"{run:<11} about {_minutes(estimate['total_s'])}: {estimate['steps']:,} steps × {train['batch_size']} "
+            f"images / {train['images_per_s']:.0f} images/s = {_minutes(estimate['train_s'])}, plus "
+            f"{_minutes(estimate['evaluation_s'])} for evaluation ({estimate['evaluated_images']:,} images read by Q)",
+        ]
+    )
+
+
 # ----- entry point --------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     """The ``infogan`` argument parser with every verb."""
     parser = _Parser(prog="infogan", description="Train InfoGAN models and put their codes to work.")
     parser.add_argument("--version", action="version", version=f"infogan {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
-    verbs = (_add_train, _add_sample, _add_traverse, _add_encode, _add_evaluate, _add_select, _add_serve, _add_presets)
+    verbs = (
+        _add_train,
+        _add_sample,
+        _add_traverse,
+        _add_encode,
+        _add_evaluate,
+        _add_select,
+        _add_serve,
+        _add_presets,
+        _add_info,
+    )
     for add in verbs:
         add(commands)
     return parser

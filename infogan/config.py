@@ -18,7 +18,8 @@ from infogan.latent import LatentSpec
 from infogan.networks import NetworkConfig
 
 InfoReach = Literal["head", "body"]
-Precision = Literal["fp32", "bf16"]
+Precision = Literal["auto", "fp32", "bf16"]
+PRECISIONS: tuple[Precision, ...] = ("auto", "fp32", "bf16")
 MAX_SEED = 2**32 - 1  # the latent streams seed with (seed * 1_000_003 + step) * 1_009, which must fit 64 bits
 
 
@@ -44,7 +45,9 @@ class TrainConfig:
         plain_gan: λ = 0 for G, the paper's baseline: G and D see no information term, while
             Q still learns on detached fakes so that its L_I can be tracked.
         precision: ``bf16`` runs the networks under bfloat16 autocast (weights, optimizer state
-            and the losses stay float32).
+            and the losses stay float32); ``auto`` (the default) resolves, when training starts,
+            to bf16 where the hardware runs it natively and its accuracy is checked, else fp32
+            (:func:`infogan.hardware.choose_precision`).
         channels_last: keep images and conv weights in NHWC layout.
         compile: ``torch.compile`` each network (pays off only on long runs).
         instance_noise: σ of Gaussian noise added to every image D sees (Sønderby et al., 2017),
@@ -88,7 +91,7 @@ class TrainConfig:
     sample_every: int = 500
     checkpoint_every: int = 500
     eval_every: int = 500
-    precision: Precision = "fp32"
+    precision: Precision = "auto"
     channels_last: bool = False
     compile: bool = False
     instance_noise: float = 0.0
@@ -112,8 +115,8 @@ class TrainConfig:
         for name in ("steps", "batch_size", "log_every", "sample_every", "checkpoint_every"):
             if getattr(self, name) < 1:
                 raise InfoGANError(f"{name.replace('_', '-')} must be a positive integer")
-        if self.precision not in ("fp32", "bf16"):
-            raise InfoGANError(f"precision must be 'fp32' or 'bf16', not {self.precision!r}")
+        if self.precision not in PRECISIONS:
+            raise InfoGANError(f"precision must be one of {', '.join(PRECISIONS)}, not {self.precision!r}")
         if self.eval_every < 0:
             raise InfoGANError("eval-every must be >= 0 (0 turns evaluation off)")
         if self.patience < 0 or (self.patience and not self.eval_every):

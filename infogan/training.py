@@ -28,11 +28,12 @@ from tqdm import tqdm
 from infogan import checkpoint, files, viz
 from infogan.augment import random_affine
 from infogan.batches import make_batches
-from infogan.config import TrainConfig, to_dict, to_json, train_config_from_dict
+from infogan.config import TrainConfig, to_dict, train_config_from_dict
 from infogan.data import ImageDataset
 from infogan.distributed import World, barrier, mean_across
 from infogan.errors import InfoGANError, InfoGANWarning
 from infogan.evaluation import categorical_score, real_data_information
+from infogan.hardware import PrecisionChoice, choose_precision, keep_freed_memory
 from infogan.latent import LatentBatch, QReading
 from infogan.losses import discriminator_loss, generator_loss, paired_cluster_information
 from infogan.model import InfoGAN, check_stored_weights
@@ -40,6 +41,8 @@ from infogan.networks import InfoGANNetworks, build_pair_classifier
 from infogan.reporting import Reporter
 
 CONFIG_NAME = "config.json"
+# config.json's record of what was resolved at train time (``precision: auto`` -> fp32 or bf16), beside the config.
+RESOLVED_KEY = "resolved"
 PAIR_CLASSIFIER_PREFIX = "cr."  # H's weights in the checkpoint, beside the model's "model."
 SELECTION_IMAGES = 5000
 
@@ -188,6 +191,9 @@ class Trainer:
     ) -> None:
         self.config, self.run_dir, self.device = config, Path(run_dir), device
         self.world = world or World()
+        self.precision: PrecisionChoice = choose_precision(config.precision, device)
+        if device.type == "cpu":
+            keep_freed_memory()  # each step's large temporaries would otherwise be faulted in anew
         self.progress = progress and self.world.is_main
         torch.manual_seed(config.seed)  # the same initial weights on every rank
         self.model = InfoGAN(config.model, device=device)
@@ -295,7 +301,7 @@ class Trainer:
         return DistributedDataParallel(d_pass, device_ids=ids), DistributedDataParallel(g_pass, device_ids=ids)
 
     def _autocast(self) -> torch.autocast:
-        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.config.precision == "bf16")
+        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.precision.precision == "bf16")
 
     # ----- one step ---------------------------------------------------------------------------
     def real_batch(self, step: int) -> Tensor:
@@ -666,7 +672,13 @@ class Trainer:
 
     # ----- checkpoints and resume -------------------------------------------------------------
     def _write_config(self) -> None:
-        files.write_atomically(self.run_dir / CONFIG_NAME, (to_json(self.config) + "\n").encode())
+        """The config as asked (``precision`` may be ``auto``), and what this run resolved it to."""
+        record = to_dict(self.config) | {
+            RESOLVED_KEY: {"precision": self.precision.precision, "precision_reason": self.precision.reason}
+        }
+        files.write_atomically(
+            self.run_dir / CONFIG_NAME, (json.dumps(record, indent=2, sort_keys=True) + "\n").encode()
+        )
 
     def _all_parameters(self) -> list[nn.Parameter]:
         extra = list(self.pair_classifier.parameters()) if self.pair_classifier is not None else []
@@ -828,7 +840,10 @@ def load_run_config(run_dir: Path) -> TrainConfig:
     """The :class:`TrainConfig` stored in a run directory's ``config.json``."""
     path = Path(run_dir) / CONFIG_NAME
     try:
-        return train_config_from_dict(json.loads(path.read_text()))
+        record = json.loads(path.read_text())
+        if isinstance(record, dict):
+            record.pop(RESOLVED_KEY, None)  # a record of the last start, not a setting
+        return train_config_from_dict(record)
     except FileNotFoundError:
         raise InfoGANError(f"{run_dir} is not a run directory (no {CONFIG_NAME})") from None
     except json.JSONDecodeError as err:

@@ -348,6 +348,23 @@ def test_folder_runs_on_other_networks_and_sizes(folder, tmp_path, capsys):
 
 
 @pytest.mark.parametrize(
+    ("precision", "said"),
+    [
+        ([], "infogan: precision fp32 (auto: this CPU has no native bfloat16"),
+        (["--precision", "bf16"], "infogan: warning: precision bf16 as asked, but this CPU has no native bfloat16"),
+    ],
+)
+def test_train_says_once_which_precision_it_trains_in(precision, said, folder, tmp_path, capsys, monkeypatch):
+    from infogan import hardware
+
+    monkeypatch.setattr(hardware, "cpu_info", lambda: hardware.CPUInfo("AMD EPYC", frozenset({"avx2"}), "x86_64"))
+    argv = ["train", "--data", str(folder), "--steps", "1", "--batch-size", "4", "--eval-every", "0", *precision]
+    assert main([*argv, "--out", str(tmp_path / "run"), "--no-progress", "--device", "cpu"]) == 0
+    lines = [line for line in capsys.readouterr().err.splitlines() if "precision" in line]
+    assert len(lines) == 1 and lines[0].startswith(said), lines
+
+
+@pytest.mark.parametrize(
     ("argv", "message"),
     [
         (["--data", "{folder}", "--strict-images"], "cannot read image"),
@@ -449,3 +466,26 @@ def test_paper_objective_turns_every_remedy_off(tmp_path):
     assert preset("mnist").iic > 0  # the default has them on
     args = build_parser().parse_args(["train", "--paper-objective", "--iic", "2", "--out", str(tmp_path)])
     assert _requested_config(args, preset("mnist")).iic == 2.0  # an explicit option still wins
+
+
+def test_info_shows_the_machine_and_estimates_a_run_from_a_measured_rate(capsys, monkeypatch):
+    from infogan import cli, throughput
+    from infogan.config import PRESETS
+
+    for name, value in {"WARMUP_STEPS": 0, "MIN_TIMED_STEPS": 1, "ENCODE_IMAGES": 16}.items():
+        monkeypatch.setattr(throughput, name, value)
+    monkeypatch.setattr(cli, "preset", lambda name: PRESETS[name].replace(batch_size=4))
+    assert main(["info", "--json", "--seconds", "0", "--device", "cpu"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["device"] == "cpu" and set(report["cpu_flags"]) >= {"avx2", "avx512_bf16", "amx_bf16"}
+    assert report["precision"]["requested"] == "auto" and report["precision"]["precision"] in ("fp32", "bf16")
+    train, estimate = report["training"], report["estimate"]
+    assert (train["preset"], train["batch_size"], train["steps"]) == ("mnist", 4, 1)
+    steps, evaluations = PRESETS["mnist"].steps, PRESETS["mnist"].steps // PRESETS["mnist"].eval_every
+    assert estimate["train_s"] == pytest.approx(steps * 4 / train["images_per_s"])
+    # each evaluation reads 5,000 training and 10,000 test images; make mnist's own evaluation 20,000
+    assert estimate["evaluated_images"] == evaluations * (5000 + 10_000) + 20_000
+    assert estimate["total_s"] == pytest.approx(estimate["train_s"] + estimate["evaluation_s"])
+    assert main(["info", "--seconds", "0", "--device", "cpu"]) == 0
+    text = capsys.readouterr().out
+    assert "make mnist  about" in text and f"{PRESETS['mnist'].steps:,} steps × 4 images" in text and "threads" in text

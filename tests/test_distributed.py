@@ -18,6 +18,7 @@ def _torchrun(args, tmp_path):
     return done
 
 
+@pytest.mark.slow  # spawns two processes under torchrun
 def test_two_ranks_train_and_agree(tmp_path):
     worker = Path(__file__).with_name("ddp_worker.py")
     _torchrun([str(worker), str(tmp_path / "run"), str(tmp_path / "result.json")], tmp_path)

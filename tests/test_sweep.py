@@ -48,6 +48,7 @@ def test_the_target_verdict(sweep, accuracies, mi, met):
     assert 0.99 * math.log(10) == pytest.approx(2.2796, abs=1e-4)
 
 
+@pytest.mark.slow  # spawns a training process per run
 def test_a_tiny_sweep_trains_scores_collects_and_draws(sweep, mnist_root, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("INFOGAN_DATA_ROOT", str(mnist_root))
     out = tmp_path / "sweep"

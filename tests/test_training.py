@@ -98,6 +98,7 @@ def test_fit_smoke_changes_every_parameter_and_writes_files(tiny_config, tiny_da
     assert json.loads((run / "config.json").read_text())["steps"] == 4
 
 
+@pytest.mark.slow
 def test_training_is_deterministic_under_a_seed(tiny_config, tiny_data, tmp_path):
     runs = []
     for name in ("a", "b"):
@@ -108,6 +109,7 @@ def test_training_is_deterministic_under_a_seed(tiny_config, tiny_data, tmp_path
         assert_close(runs[0][key], runs[1][key])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("data_mode", ["resident", "stream"])
 def test_resume_continues_exactly(tiny_config, tiny_data, tmp_path, data_mode):
     straight = Trainer(tiny_config, tmp_path / "straight", tiny_data, device=CPU, progress=False, tensorboard=False)
@@ -134,6 +136,7 @@ def test_resume_continues_exactly(tiny_config, tiny_data, tmp_path, data_mode):
         assert_close(resumed[key]["exp_avg_sq"], value["exp_avg_sq"])
 
 
+@pytest.mark.slow
 def test_resume_refuses_other_settings(tiny_config, tiny_data, tmp_path):
     _trainer(tiny_config.replace(steps=2), tmp_path, tiny_data).fit()
     other = _trainer(tiny_config.replace(lr_g=0.01), tmp_path, tiny_data)
@@ -144,6 +147,7 @@ def test_resume_refuses_other_settings(tiny_config, tiny_data, tmp_path):
     assert longer.step == 2
 
 
+@pytest.mark.slow
 def test_nan_stops_and_keeps_last_good_checkpoint(tiny_config, tiny_data, tmp_path):
     trainer = _trainer(tiny_config.replace(steps=6), tmp_path, tiny_data)
     original_step = trainer.train_step
@@ -179,6 +183,7 @@ def test_speed_settings_match_fp32_on_a_first_step(tiny_config, tiny_data, tmp_p
     assert all(p.dtype == torch.float32 for p in fast_trainer.nets.parameters())
 
 
+@pytest.mark.slow
 def test_speed_settings_may_change_on_resume(tiny_config, tiny_data, tmp_path):
     _trainer(tiny_config.replace(steps=2), tmp_path, tiny_data).fit()
     resumed = _trainer(tiny_config.replace(precision="bf16", channels_last=True), tmp_path, tiny_data)
@@ -187,6 +192,7 @@ def test_speed_settings_may_change_on_resume(tiny_config, tiny_data, tmp_path):
     assert resumed.step == 4
 
 
+@pytest.mark.slow
 def test_sigterm_stops_at_a_step_boundary_with_a_checkpoint(tiny_config, tiny_data, tmp_path):
     import os
     import signal
@@ -257,6 +263,7 @@ def test_remedy_settings_are_validated(tiny_config, bad):
         tiny_config.replace(**bad)
 
 
+@pytest.mark.slow
 def test_every_remedy_together_trains_and_logs_the_label_free_score(tiny_config, tiny_data, tmp_path):
     config = tiny_config.replace(
         instance_noise=0.1, label_smoothing=0.1, consistency=1.0, network={"spectral_norm": True}
@@ -268,6 +275,7 @@ def test_every_remedy_together_trains_and_logs_the_label_free_score(tiny_config,
     assert all(0 <= r["eval/c1_real_mi"] <= np.log(10) + 1e-6 and "eval/c1_accuracy" in r for r in evals)
 
 
+@pytest.mark.slow
 def test_the_weights_where_the_label_free_score_peaked_are_kept(tiny_config, tiny_data, tmp_path):
     trainer = _trainer(tiny_config.replace(steps=8, eval_every=1), tmp_path, tiny_data)
     trainer.fit()
@@ -284,6 +292,7 @@ def test_the_weights_where_the_label_free_score_peaked_are_kept(tiny_config, tin
     assert score == pytest.approx(best["eval/c1_real_mi"], abs=1e-6)
 
 
+@pytest.mark.slow
 def test_resume_keeps_choosing_against_the_score_already_kept(tiny_config, tiny_data, tmp_path):
     config = tiny_config.replace(steps=8, eval_every=1)
     straight = _trainer(config, tmp_path / "straight", tiny_data)
@@ -298,6 +307,7 @@ def test_resume_keeps_choosing_against_the_score_already_kept(tiny_config, tiny_
     assert read[0]["selected"] == read[1]["selected"]
 
 
+@pytest.mark.slow
 def test_no_selected_weights_without_evaluation(tiny_config, tiny_data, tmp_path):
     trainer = _trainer(tiny_config.replace(eval_every=0), tmp_path, tiny_data)
     trainer.fit()
@@ -381,6 +391,7 @@ def test_contrastive_loss_reaches_g_and_h_only_and_each_step_updates_its_own(cr_
     assert changed == {f"generator.{n}" for n, _ in trainer.nets.generator.named_parameters()}
 
 
+@pytest.mark.slow
 def test_resume_with_cr_continues_exactly(cr_config, tiny_sprites, tmp_path):
     straight = _trainer(cr_config, tmp_path / "straight", tiny_sprites)
     straight.fit()
@@ -658,3 +669,44 @@ def test_a_full_disk_anywhere_training_writes_is_one_line(tiny_config, tiny_data
     with pytest.raises(InfoGANError) as stopped:
         _trainer(tiny_config, tmp_path, tiny_data).fit()
     assert str(stopped.value) == f"could not write {path}: No space left on device"
+
+
+def test_auto_precision_is_resolved_per_start_and_recorded_beside_the_request(
+    tiny_config, tiny_data, tmp_path, monkeypatch
+):
+    from infogan import hardware
+    from infogan.training import load_run_config
+
+    monkeypatch.setattr(hardware, "cpu_info", lambda: hardware.CPUInfo("native", frozenset({"amx_bf16"}), "x86_64"))
+    monkeypatch.setitem(hardware.BF16_ACCURACY_CHECKED, "cpu", True)
+    trainer = _trainer(tiny_config.replace(precision="auto", steps=1, eval_every=0), tmp_path, tiny_data)
+    assert trainer.precision.precision == "bf16"
+    with trainer._autocast():
+        assert torch.is_autocast_enabled("cpu")
+    trainer.fit()
+    run = tmp_path / "run"
+    record = json.loads((run / "config.json").read_text())
+    assert record["precision"] == "auto" and record["resolved"]["precision"] == "bf16"
+    assert "amx_bf16" in record["resolved"]["precision_reason"]
+    # The run moves to a CPU without native bf16: a resume asks for auto again, and gets fp32.
+    monkeypatch.setattr(hardware, "cpu_info", lambda: hardware.CPUInfo("avx2", frozenset({"avx2"}), "x86_64"))
+    stored = load_run_config(run)
+    assert stored == tiny_config.replace(precision="auto", steps=1, eval_every=0)
+    resumed = _trainer(stored, tmp_path, tiny_data)
+    with resumed._autocast():
+        assert not torch.is_autocast_enabled("cpu")
+    resumed._write_config()
+    assert json.loads((run / "config.json").read_text())["resolved"]["precision"] == "fp32"
+
+
+def test_cpu_training_keeps_freed_memory_for_the_next_step(tiny_config, tiny_data, tmp_path, monkeypatch):
+    from infogan import hardware, training
+
+    calls = []
+    monkeypatch.setattr(training, "keep_freed_memory", lambda: calls.append(True) or True)
+    _trainer(tiny_config, tmp_path, tiny_data)
+    assert calls == [True]
+    glibc_linux = hardware.platform.system() == "Linux" and hardware.platform.libc_ver()[0] == "glibc"
+    assert hardware.keep_freed_memory() == glibc_linux
+    monkeypatch.setattr(hardware.platform, "libc_ver", lambda: ("musl", ""))
+    assert hardware.keep_freed_memory() is False
