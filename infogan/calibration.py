@@ -72,10 +72,15 @@ class UnitMap:
                 f"{self.property}={value:g} {self.unit} is out of reach: {self.code} spans {low:.4g}..{high:.4g} "
                 f"{self.unit} over its calibrated range"
             )
-        values, codes = np.asarray(self.value_knots), np.asarray(self.code_knots)
-        levels = np.unique(values)  # a flat stretch of the fit maps back to its middle
-        middles = np.array([codes[values == level].mean() for level in levels])
-        return float(np.interp(value, levels, middles))
+        codes = np.asarray(self.code_knots)
+        direction = 1.0 if self.rho >= 0 else -1.0
+        values, target = direction * np.asarray(self.value_knots), direction * value  # now non-decreasing
+        level = codes[values == target]
+        if level.size:  # a knot's value; a flat stretch of the fit maps back to its middle
+            return float(level.mean())
+        i = int(np.searchsorted(values, target))  # values[i - 1] < target < values[i]
+        share = (target - values[i - 1]) / (values[i] - values[i - 1])
+        return float(codes[i - 1] + share * (codes[i] - codes[i - 1]))
 
     def as_dict(self) -> dict[str, Any]:
         """JSON form for the checkpoint's metadata."""

@@ -85,18 +85,24 @@ def label(names: ClassNames, code: str, k: int) -> str:
 
 def class_index(spec: LatentSpec, names: ClassNames, code_name: str, value: float | str) -> int:
     """The class meant by ``value``: an index (7, "7") or a name ("seven")."""
-    code = _categorical(spec, code_name)
+    return class_of(_categorical(spec, code_name), names, value)
+
+
+def class_of(code: Code, names: ClassNames, value: float | str) -> int:
+    """:func:`class_index` for a categorical code already looked up."""
     text = str(value).strip()
+    if not text:
+        raise InfoGANError(f"{code.name} needs a class: an index in 0..{code.num_classes - 1} or a class name")
     if _is_number(text):
         number = float(text)
         if not (math.isfinite(number) and number.is_integer() and 0 <= number < code.num_classes):
-            raise InfoGANError(f"{code_name} has classes 0..{code.num_classes - 1}, not {text}")
+            raise InfoGANError(f"{code.name} is categorical: give a class in 0..{code.num_classes - 1}, not {text}")
         return int(number)
-    entries = names.get(code_name) or []
+    entries = names.get(code.name) or []
     if text in entries:
         return entries.index(text)
     known = ", ".join(e for e in entries if e) or "none (name them with infogan name)"
-    raise InfoGANError(f"{code_name} has no class named {text!r}; its names: {known}")
+    raise InfoGANError(f"{code.name} has no class named {text!r}; its names: {known}")
 
 
 def resolve_codes(spec: LatentSpec, names: ClassNames, codes: Mapping[str, float | str]) -> dict[str, float]:
