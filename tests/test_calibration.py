@@ -41,7 +41,7 @@ def test_unit_maps_are_checked_and_round_trip():
 def test_requests_in_units_name_the_property_or_its_column():
     assert codes_for_units({"c2": RISING}, {"slant": 15}) == pytest.approx({"c2": 1.5})
     assert codes_for_units({"c2": RISING}, {"slant_deg": -10}) == pytest.approx({"c2": -1.0})
-    with pytest.raises(InfoGANError, match=r"no code of this model is calibrated in 'thickness'; calibrated: slant \(c2\)"):
+    with pytest.raises(InfoGANError, match=r"calibrated in 'thickness'; calibrated: slant \(c2\)"):
         codes_for_units({"c2": RISING}, {"thickness": 2})
     with pytest.raises(InfoGANError, match="none: run infogan calibrate"):
         codes_for_units({}, {"slant": 2})
@@ -107,7 +107,7 @@ def test_generate_in_units_and_read_units_back(bars, tmp_path):
     assert_allclose(properties.slant(images.numpy()), 20.0, atol=0.5)
     with pytest.raises(InfoGANError, match="c2 was set both directly and through its unit"):
         bars.generate(1, codes={"c2": 0.0}, units={"slant": 5.0})
-    with pytest.raises(InfoGANError, match="out of reach: c2 spans -30..30 deg"):
+    with pytest.raises(InfoGANError, match=r"out of reach: c2 spans -30\.\.30 deg"):
         bars.generate(1, units={"slant": 45.0})
     # Q's reading in units: a reading of c2 = 1 is 15°
     from infogan.model import Encoding

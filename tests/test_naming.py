@@ -49,7 +49,7 @@ def test_class_index_takes_indices_and_names(model):
     assert naming.class_index(model.spec, names, "c1", "3") == 3
     with pytest.raises(InfoGANError, match="no class named 'ten'; its names: zero, one"):
         naming.class_index(model.spec, names, "c1", "ten")
-    with pytest.raises(InfoGANError, match="give a class in 0..9, not 10"):
+    with pytest.raises(InfoGANError, match=r"give a class in 0\.\.9, not 10"):
         naming.class_index(model.spec, names, "c1", 10)
     with pytest.raises(InfoGANError, match="name them with infogan name"):
         naming.class_index(model.spec, {}, "c2", "red")

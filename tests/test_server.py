@@ -387,4 +387,5 @@ def test_traverse_and_encode_use_names_and_units(named_client, annotated):
     reading = named_client.post("/api/encode?invert=false", content=digit).json()
     best = reading["codes"]["c1"]
     assert reading["names"] == {"c1": annotated.names["c1"][best]}
-    assert reading["units"]["slant_deg"] == pytest.approx(float(annotated.calibration["c2"].to_value(reading["codes"]["c2"])))
+    slant = annotated.calibration["c2"].to_value(reading["codes"]["c2"])
+    assert reading["units"]["slant_deg"] == pytest.approx(float(slant))
