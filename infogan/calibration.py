@@ -46,7 +46,7 @@ class UnitMap:
         codes, values = np.asarray(self.code_knots), np.asarray(self.value_knots)
         if len(codes) < 2 or codes.shape != values.shape or not np.isfinite([*codes, *values]).all():
             raise InfoGANError(f"the calibration of {self.code} needs two or more finite knots of each kind")
-        steps = np.diff(values) * np.sign(self.rho or 1.0)
+        steps = np.diff(values) * (1.0 if self.rho >= 0 else -1.0)
         if (np.diff(codes) <= 0).any() or (steps < 0).any():
             raise InfoGANError(f"the calibration of {self.code} is not a monotone map")
 
@@ -198,14 +198,15 @@ def _correlation(grid: np.ndarray, values: np.ndarray) -> float:
 
 
 def fit_map(code: str, prop: properties.Property, grid: np.ndarray, medians: np.ndarray, rho: float) -> UnitMap:
-    """Isotonic regression of the property's medians on the code, increasing when ρ > 0."""
+    """Isotonic regression of the property's medians on the code, increasing when ρ >= 0."""
     from sklearn.isotonic import IsotonicRegression  # here: loading a model need not pay for sklearn
 
     keep = np.isfinite(medians)
     if keep.sum() < 2:
         raise InfoGANError(f"{prop.name} could not be measured on {code}'s images (blank images?)")
-    fitted = IsotonicRegression(increasing=rho > 0).fit(grid[keep], medians[keep]).predict(grid[keep])
-    return UnitMap(code, prop.name, prop.unit, round(rho, 6), tuple(grid[keep].tolist()), tuple(fitted.tolist()))
+    rho = round(rho, 6)  # as stored; its sign is the map's direction
+    fitted = IsotonicRegression(increasing=rho >= 0).fit(grid[keep], medians[keep]).predict(grid[keep])
+    return UnitMap(code, prop.name, prop.unit, rho, tuple(grid[keep].tolist()), tuple(fitted.tolist()))
 
 
 def _choose(correlation, candidates: Sequence[str], fixed: Mapping[str, str], min_rho: float) -> dict[str, str]:

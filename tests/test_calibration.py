@@ -5,12 +5,12 @@ import math
 import numpy as np
 import pytest
 import torch
+from drawn_shapes import DEGREES_PER_UNIT, BarModel, draw_bars
 from numpy.testing import assert_allclose
 
 from infogan import InfoGAN, InfoGANError, LatentSpec, ModelConfig, checkpoint, properties
 from infogan.calibration import UnitMap, calibrate, codes_for_units, maps_from_metadata
 
-DEGREES_PER_UNIT = 15.0  # the drawn model: slant = 15° × c2
 RISING = UnitMap("c2", "slant", "deg", 0.9, (-2.0, -1.0, 0.0, 1.0, 2.0), (-25.0, -10.0, 0.0, 0.0, 30.0))
 
 
@@ -30,6 +30,7 @@ def test_unit_maps_are_checked_and_round_trip():
     assert UnitMap.from_dict("c2", RISING.as_dict()) == RISING
     with pytest.raises(InfoGANError, match="not a monotone map"):
         UnitMap("c2", "slant", "deg", 0.9, (0.0, 1.0, 2.0), (0.0, 2.0, 1.0))
+    assert UnitMap("c2", "slant", "deg", 0.0, (0.0, 1.0), (1.0, 1.0)).to_code(1.0) == 0.5  # ρ = 0: a flat map
     with pytest.raises(InfoGANError, match="two or more finite knots"):
         UnitMap("c2", "slant", "deg", 0.9, (0.0,), (1.0,))
     with pytest.raises(InfoGANError, match="calibration of c2 is damaged"):
@@ -45,25 +46,6 @@ def test_requests_in_units_name_the_property_or_its_column():
         codes_for_units({"c2": RISING}, {"thickness": 2})
     with pytest.raises(InfoGANError, match="none: run infogan calibrate"):
         codes_for_units({}, {"slant": 2})
-
-
-def draw_bars(slant_deg: np.ndarray, stroke: np.ndarray, shift: np.ndarray, size: int = 28) -> np.ndarray:
-    """Antialiased upright bars (N, 1, size, size), sheared by ``slant_deg``, ``stroke`` pixels wide."""
-    xs = np.arange(size) + 0.5
-    up = size / 2 - (np.arange(size) + 0.5)  # (rows,), y pointing up
-    middle = size / 2 + shift[:, None] + up[None, :] * np.tan(np.radians(slant_deg))[:, None]  # (N, rows)
-    cover = np.clip(stroke[:, None, None] / 2 + 0.5 - np.abs(xs[None, None, :] - middle[:, :, None]), 0, 1)
-    cover[:, np.abs(up) > 10] = 0.0
-    return cover[:, None]
-
-
-class BarModel(InfoGAN):
-    """A model whose G draws a bar: c2 sets its slant, c3 its stroke width, the noise shifts it."""
-
-    def render(self, latents):
-        c2, c3 = latents.continuous[:, 0].numpy(), latents.continuous[:, 1].numpy()
-        images = draw_bars(DEGREES_PER_UNIT * c2, 3.0 + c3, 2.0 * latents.noise[:, 0].numpy())
-        return torch.from_numpy(images).float()
 
 
 @pytest.fixture
