@@ -18,6 +18,7 @@ import numpy as np
 
 from infogan import properties
 from infogan.errors import InfoGANError
+from infogan.latent import LatentBatch
 
 if TYPE_CHECKING:
     from infogan.model import InfoGAN
@@ -167,8 +168,6 @@ def measure(images: np.ndarray, props: Sequence[properties.Property]) -> dict[st
 
 def _traversal_measures(model: InfoGAN, code: str, grid: np.ndarray, draws: int, seed: int, props) -> dict:
     """Per property, values (steps, draws): fixed draws of everything else while ``code`` moves."""
-    from infogan.latent import LatentBatch
-
     base = model.sample_latents(draws, seed=seed)
     batches = [model.spec.with_codes(base, {code: float(v)}) for v in grid]
     images = model.render(LatentBatch.concat(batches)).cpu().numpy()

@@ -9,13 +9,14 @@ import contextlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 from torch import Tensor
 
 from infogan import __version__, checkpoint, naming
-from infogan.calibration import UnitMap, codes_for_units, maps_from_metadata
+from infogan.calibration import Calibration, UnitMap, calibrate, codes_for_units, maps_from_metadata
 from infogan.config import ModelConfig, model_config_from_dict, to_dict
 from infogan.data import as_float, to_tensor
 from infogan.errors import InfoGANError
@@ -177,7 +178,9 @@ class InfoGAN:
         checkpoint.update_metadata(file, self.annotations())
         return file
 
-    def name_from_examples(self, folder: str | Path, *, code: str | None = None, strict: bool = False):
+    def name_from_examples(
+        self, folder: str | Path, *, code: str | None = None, strict: bool = False
+    ) -> naming.NameMatch:
         """Name a categorical code's classes after the subfolders of ``folder`` (one per name, a few
         example images each): Q reads them and a Hungarian match assigns the names.
 
@@ -188,14 +191,13 @@ class InfoGAN:
         self.set_names(match.code, match.names(self.spec.code(match.code).num_classes))
         return match
 
-    def calibrate(self, **options):
+    def calibrate(self, **options: Any) -> Calibration:
         """Find which property each continuous code drives and keep the fitted unit maps.
 
-        Takes :func:`infogan.calibration.calibrate`'s options; returns its
-        :class:`~infogan.calibration.Calibration` (the correlation table, medians and maps).
+        Takes :func:`infogan.calibration.calibrate`'s options (``span``, ``steps``, ``draws``,
+        ``seed``, ``candidates``, ``fixed``, ``min_rho``); returns the correlation table, the
+        medians and the maps.
         """
-        from infogan.calibration import calibrate
-
         result = calibrate(self, **options)
         self.calibration = dict(result.maps)
         return result
