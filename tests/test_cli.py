@@ -148,7 +148,7 @@ def test_evaluate(run_dir, tmp_path, mnist_root, capsys):
     [
         (["sample", "{run}", "--code", "c7=1"], "unknown code"),
         (["sample", "{run}", "--code", "c1=12"], "0..9"),
-        (["sample", "{run}", "--code", "c2"], "NAME=NUMBER"),
+        (["sample", "{run}", "--code", "c2"], "NAME=VALUE"),
         (["sample", "{missing}"], "no checkpoint"),
         (["sample", "{corrupt}"], "corrupt"),
         (["encode", "{run}", "{badimage}"], "cannot read image"),
