@@ -90,6 +90,14 @@ def read_metadata(path: Path) -> dict[str, Any]:
         return stored.meta
 
 
+def update_metadata(path: Path, changes: dict[str, Any]) -> None:
+    """Rewrite ``path`` atomically with the same tensors and its metadata updated by ``changes``
+    (a value of None removes the key): annotations such as class names need no retraining."""
+    tensors, meta = read(path)
+    meta |= changes
+    write(path, tensors, {k: v for k, v in meta.items() if v is not None})
+
+
 def _decoded_header(handle, path: Path) -> dict[str, Any]:
     header = handle.metadata() or {}
     if header.get("format") != FORMAT:

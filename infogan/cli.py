@@ -53,6 +53,25 @@ def _code_assignment(text: str) -> tuple[str, float]:
     return name.strip(), number
 
 
+def _code_choice(text: str) -> tuple[str, float | str]:
+    """NAME=VALUE where a categorical code's value may be a class name (c1=seven)."""
+    name, sep, value = text.partition("=")
+    if not sep or not name.strip() or not value.strip():
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE such as c1=3, c1=seven or c2=0.5, got {text!r}")
+    try:
+        return _code_assignment(text)
+    except argparse.ArgumentTypeError:
+        return name.strip(), value.strip()
+
+
+def _unit_request(text: str) -> tuple[str, float]:
+    """PROPERTY=NUMBER, e.g. slant=20."""
+    try:
+        return _code_assignment(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"expected PROPERTY=NUMBER such as slant=20, got {text!r}") from None
+
+
 def _int_list(text: str) -> tuple[int, ...]:
     try:
         values = tuple(int(v) for v in text.split(",") if v.strip())
@@ -428,10 +447,18 @@ def _add_sample(commands: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--code",
         action="append",
-        type=_code_assignment,
+        type=_code_choice,
         default=[],
         metavar="NAME=VALUE",
-        help="fix a code for every sample, e.g. --code c1=3 --code c2=0.5 (repeatable)",
+        help="fix a code for every sample, e.g. --code c1=3 (or a class name, c1=seven) --code c2=0.5 (repeatable)",
+    )
+    parser.add_argument(
+        "--set",
+        action="append",
+        type=_unit_request,
+        default=[],
+        metavar="PROPERTY=VALUE",
+        help="a calibrated code's property in its unit, e.g. --set slant=20 (see infogan calibrate; repeatable)",
     )
     parser.add_argument(
         "-n", "--num", type=_int_in(1, MAX_SAMPLES), default=100, help=f"number of samples (100, at most {MAX_SAMPLES})"
@@ -450,7 +477,7 @@ def _sample(args: argparse.Namespace) -> int:
     if repeated:
         raise InfoGANError(f"--code {repeated[0]} was given {names.count(repeated[0])} times; give each code once")
     model = _load(args)
-    images = model.generate(args.num, codes=dict(args.code), seed=args.seed)
+    images = model.generate(args.num, codes=dict(args.code), units=dict(args.set), seed=args.seed)
     out = Path(args.out or _default_out(args, "samples.png"))
     out = viz.save_png(viz.grid_image(images, columns=args.columns), out)
     print(out)
@@ -494,7 +521,8 @@ def _traverse(args: argparse.Namespace) -> int:
     out_dir = Path(args.out or _default_out(args, "traversals"))
     for name in names:
         images = model.traversal(name, span=tuple(args.span), steps=args.steps, seed=args.seed)
-        print(viz.save_png(viz.traversal_image(images), out_dir / f"traverse_{name}.png"))
+        figure = viz.traversal_image(images, model.row_labels(name))
+        print(viz.save_png(figure, out_dir / f"traverse_{name}.png"))
     return 0
 
 
@@ -702,6 +730,173 @@ def _select(args: argparse.Namespace) -> int:
     return 0
 
 
+# ----- names, units, export -----------------------------------------------------------------
+def _add_name(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "name",
+        help="name the classes of categorical codes, by hand or from a few labelled examples",
+        description="Name a categorical code's classes and store the names in the checkpoint (atomically, "
+        "without retraining). --examples FOLDER: one subfolder per name holding a few images of it; Q reads "
+        "them and a Hungarian match gives each name a class. --names c1=zero,one,...: one name per class in "
+        "order (an empty entry leaves a class unnamed). Without either, print the current names.",
+    )
+    _model_arguments(parser)
+    parser.add_argument("--examples", metavar="FOLDER", help="a folder with one subfolder of example images per name")
+    parser.add_argument("--code", help="the categorical code the examples name (default: the first)")
+    parser.add_argument(
+        "--names",
+        action="append",
+        default=[],
+        metavar="CODE=NAME,...",
+        help="every class's name in order, e.g. c1=zero,one,two (repeatable, one per code)",
+    )
+    parser.add_argument("--clear", action="append", default=[], metavar="CODE", help="remove a code's names")
+    parser.add_argument(
+        "--strict-images", action="store_true", help="stop on an unreadable example file instead of skipping it"
+    )
+    parser.set_defaults(run=_name)
+
+
+def _name(args: argparse.Namespace) -> int:
+    from infogan import naming
+
+    if args.code and not args.examples:
+        raise InfoGANError("--code chooses the code that --examples names; give --examples FOLDER too")
+    model = _load(args)
+    for code in args.clear:
+        model.set_names(model.spec.code(code).name, [None] * model.spec.code(code).num_classes)
+    for text in args.names:
+        model.set_names(*naming.parse_assignment(text))
+    if args.examples:
+        match = model.name_from_examples(args.examples, code=args.code, strict=args.strict_images)
+        if match.skipped:
+            print(
+                f"infogan: skipped {len(match.skipped)} unreadable example file(s), first: {match.skipped[0]}",
+                file=sys.stderr,
+            )
+        for name, k in sorted(match.classes.items(), key=lambda item: item[1]):
+            share, count = match.hits[name], match.examples[name]
+            print(f"{match.code} class {k} = {name}: Q puts {share:.0%} of its {count} examples there")
+    if args.examples or args.names or args.clear:
+        print(f"names stored in {model.save_annotations()}")
+    for code in (c for c in model.spec.codes if c.kind == "categorical"):
+        labels = [naming.label(model.names, code.name, k) for k in range(code.num_classes)]
+        print(f"{code.name}: {', '.join(f'{k}={text}' for k, text in enumerate(labels))}")
+    return 0
+
+
+def _name_list(text: str) -> list[str]:
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError(f"expected names such as slant,thickness, got {text!r}")
+    return names
+
+
+def _property_choice(text: str) -> tuple[str, str]:
+    code, sep, prop = text.partition("=")
+    if not sep or not code.strip() or not prop.strip():
+        raise argparse.ArgumentTypeError(f"expected CODE=PROPERTY such as c2=thickness, got {text!r}")
+    return code.strip(), prop.strip()
+
+
+def _add_calibrate(commands: argparse._SubParsersAction) -> None:
+    from infogan.properties import PROPERTIES
+
+    listing = ", ".join(f"{p.column} ({'gray' if p.channels == 1 else 'RGB'})" for p in PROPERTIES.values())
+    parser = commands.add_parser(
+        "calibrate",
+        help="give continuous codes units: which property each drives, and a monotone map to it",
+        description="Render fixed draws while each continuous code moves over a grid, measure the images' "
+        f"properties ({listing}), print Spearman's ρ for every code and property, and fit a monotone map "
+        "(isotonic regression) from each code to the median of its most correlated property. The maps go "
+        "into the checkpoint; sample --set PROPERTY=VALUE and encode then speak in units.",
+    )
+    _model_arguments(parser)
+    parser.add_argument(
+        "--span", type=float, nargs=2, default=(-2.0, 2.0), metavar=("LOW", "HIGH"), help="code range (-2 2)"
+    )
+    parser.add_argument("--steps", type=_positive_int, default=9, help="code values over the span (9)")
+    parser.add_argument("--draws", type=_positive_int, default=64, help="fixed noise draws per value (64)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the draws (0)")
+    parser.add_argument(
+        "--properties", type=_name_list, help="the properties codes may be given, e.g. slant,thickness (default: all)"
+    )
+    parser.add_argument(
+        "--use",
+        action="append",
+        type=_property_choice,
+        default=[],
+        metavar="CODE=PROPERTY",
+        help="give a code this property whatever the correlations say, e.g. c2=thickness (repeatable)",
+    )
+    parser.add_argument(
+        "--min-rho", type=float, default=0.3, help="a code whose best property has |ρ| below this gets no unit (0.3)"
+    )
+    parser.add_argument("--out", help="JSON report to write (default: RUN/calibration.json)")
+    parser.set_defaults(run=_calibrate)
+
+
+def _calibrate(args: argparse.Namespace) -> int:
+    model = _load(args)
+    result = model.calibrate(
+        span=tuple(args.span),
+        steps=args.steps,
+        draws=args.draws,
+        seed=args.seed,
+        candidates=args.properties,
+        fixed=dict(args.use),
+        min_rho=args.min_rho,
+    )
+    print("Spearman's ρ between each code and each property along fixed draws (* = the code's unit):")
+    print(result.table())
+    for code in (c.name for c in model.spec.codes if c.kind == "continuous"):
+        unit_map = result.maps.get(code)
+        if unit_map is None:
+            print(f"{code}: no property correlates with |ρ| >= {args.min_rho}; it keeps no unit")
+            continue
+        (low, high), span = unit_map.reach, f"{args.span[0]:g}..{args.span[1]:g}"
+        print(f"{code} -> {unit_map.property}: {low:.4g}..{high:.4g} {unit_map.unit} over {code} = {span}")
+    print(f"units stored in {model.save_annotations()}")
+    report = {"model": str(args.model), "span": list(args.span), "draws": args.draws, "seed": args.seed}
+    out = args.out or _default_out(args, "calibration.json")
+    _write_text(json.dumps(report | result.as_dict(), indent=1) + "\n", str(out))
+    return 0
+
+
+_EXPORT_PACKAGES = ("onnx", "onnxscript", "onnxruntime", "onnx_ir")
+
+
+def _add_export(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "export",
+        help="write G and Q as ONNX models, with the code layout, names and units in their metadata",
+        description="Export the generator (inputs noise, categories, continuous; output images) and Q "
+        "(input images; one output per code: class probabilities, continuous means) as ONNX files with a "
+        "dynamic batch axis. Their metadata_props hold the code layout, class names and unit maps as JSON.",
+    )
+    _model_arguments(parser)
+    parser.add_argument("--format", choices=["onnx"], default="onnx", help="onnx (the only format)")
+    parser.add_argument("--out", help="folder for generator.onnx and encoder.onnx (default: RUN/onnx)")
+    parser.set_defaults(run=_export)
+
+
+def _export(args: argparse.Namespace) -> int:
+    try:
+        from infogan import export
+    except ImportError as err:  # the ONNX packages are an optional extra
+        if (err.name or "").split(".")[0] not in _EXPORT_PACKAGES:
+            raise
+        missing = f"export needs the export extra ({err.name} is missing)"
+        raise InfoGANError(f'{missing}: pip install "infogan[export]"') from None
+    model = _load(args)
+    for path in export.export_onnx(model, Path(args.out or _default_out(args, "onnx"))):
+        print(path)
+    return 0
+
+
+_SERVE_PACKAGES = ("starlette", "uvicorn", "python_multipart")
+
+
 _SERVE_PACKAGES = ("starlette", "uvicorn", "h11", "python_multipart")
 
 
@@ -855,6 +1050,11 @@ def build_parser() -> argparse.ArgumentParser:
         _add_encode,
         _add_evaluate,
         _add_select,
+        _add_name,
+        _add_calibrate,
+        _add_export,
+        _add_serve,
+        _add_presets,
         _add_serve,
         _add_presets,
         _add_info,

@@ -7,14 +7,16 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 from torch import Tensor
 
-from infogan import __version__, checkpoint
+from infogan import __version__, checkpoint, naming
+from infogan.calibration import Calibration, UnitMap, calibrate, codes_for_units, maps_from_metadata
 from infogan.config import ModelConfig, model_config_from_dict, to_dict
 from infogan.data import as_float, to_tensor
 from infogan.errors import InfoGANError
@@ -89,29 +91,47 @@ class Encoding:
         probabilities: per categorical code name, class probabilities (N, k).
         means: per continuous code name, the predicted value (N,).
         sigmas: per continuous code name, the predicted σ (N,), when the model learned σ.
+        names: the model's class names, per categorical code.
+        calibration: the model's unit maps, per calibrated continuous code.
     """
 
     probabilities: dict[str, Tensor]
     means: dict[str, Tensor]
     sigmas: dict[str, Tensor]
+    names: naming.ClassNames = field(default_factory=dict)
+    calibration: dict[str, UnitMap] = field(default_factory=dict)
 
     def categories(self, name: str) -> Tensor:
         """The most likely class (N,) of a categorical code."""
         return self.probabilities[name].argmax(dim=1)
 
+    def class_names(self, name: str) -> list[str]:
+        """The most likely class of each image by name (its index where it has none)."""
+        return [naming.label(self.names, name, int(k)) for k in self.categories(name)]
+
+    def in_units(self) -> dict[str, np.ndarray]:
+        """Calibrated codes' readings in their units, e.g. ``{"slant_deg": array([12.5, -3.1])}``."""
+        return {m.column: m.to_value(self.means[code].numpy()) for code, m in self.calibration.items()}
+
     def records(self) -> list[dict[str, object]]:
-        """One flat dict per image, e.g. ``{"c1": 7, "c1_p7": 0.98, "c2": 0.31}``."""
+        """One flat dict per image, e.g. ``{"c1": 7, "c1_name": "seven", "c1_p7": 0.98, "c2": 0.31}``."""
         rows: list[dict[str, object]] = []
         n = next(iter([*self.probabilities.values(), *self.means.values()])).shape[0]
+        units = self.in_units()
         for i in range(n):
             row: dict[str, object] = {}
             for name, probs in self.probabilities.items():
                 row[name] = int(probs[i].argmax())
+                if self.names.get(name):
+                    row[f"{name}_name"] = self.names[name][row[name]] or ""
                 row |= {f"{name}_p{k}": round(float(p), 6) for k, p in enumerate(probs[i])}
             for name, mean in self.means.items():
                 row[name] = round(float(mean[i]), 6)
                 if name in self.sigmas:
                     row[f"{name}_sigma"] = round(float(self.sigmas[name][i]), 6)
+                if name in self.calibration:
+                    column = self.calibration[name].column
+                    row[column] = round(float(units[column][i]), 4)
             rows.append(row)
         return rows
 
@@ -124,6 +144,9 @@ class InfoGAN:
         self.device = torch.device(device)
         self.nets = build_networks(self.config).to(self.device)
         self.nets.eval()
+        self.names: naming.ClassNames = {}  # per categorical code, one name or None per class
+        self.calibration: dict[str, UnitMap] = {}  # per calibrated continuous code
+        self.source: Path | None = None  # the file it was loaded from
 
     @property
     def spec(self) -> LatentSpec:
@@ -148,6 +171,8 @@ class InfoGAN:
             check_stored_weights(config, stored.specs, file)  # before the model is built at the header's sizes
             model = cls(config, device=device)
             model.load_weights(checkpoint.strip_prefix("model.", stored.tensors("model.")), source=file)
+            model.set_annotations(stored.meta.get("names") or {}, stored.meta.get("calibration") or {})
+        model.source = file
         return model
 
     def load_weights(self, weights: Mapping[str, Tensor], *, source: Path | str = "checkpoint") -> None:
@@ -171,8 +196,79 @@ class InfoGAN:
         return checkpoint.with_prefix("model.", self.nets.state_dict())
 
     def metadata(self) -> dict[str, object]:
-        """What a checkpoint needs besides tensors to rebuild this model."""
-        return {"model_config": to_dict(self.config), "library_version": __version__}
+        """What a checkpoint needs besides tensors to rebuild this model, with its names and units."""
+        annotations = {k: v for k, v in self.annotations().items() if v is not None}
+        return {"model_config": to_dict(self.config), "library_version": __version__, **annotations}
+
+    # ----- names and units --------------------------------------------------------------------
+    def set_names(self, code: str, names: Sequence[str | None]) -> None:
+        """Name the classes of a categorical code: one name per class, None (or "") for none."""
+        self.names = {**self.names, **naming.check_names(self.spec, {code: list(names)})}
+
+    def set_annotations(self, names: Mapping[str, Sequence[str | None]], calibration: Mapping[str, object]) -> None:
+        """Names and unit maps in their stored (JSON) form, checked against the code layout."""
+        conts = [c.name for c in self.spec.codes if c.kind == "continuous"]
+        self.names = naming.check_names(self.spec, names)
+        self.calibration = maps_from_metadata(calibration, conts)
+
+    def annotations(self) -> dict[str, object]:
+        """The names and unit maps as checkpoint metadata (None where there are none)."""
+        names = {code: entries for code, entries in self.names.items() if any(entries)}
+        units = {code: m.as_dict() for code, m in self.calibration.items()}
+        return {"names": names or None, "calibration": units or None}
+
+    def save_annotations(self, path: str | Path | None = None) -> Path:
+        """Store the names and unit maps in a checkpoint file (default: the one loaded), atomically,
+        keeping its tensors and other metadata as they are."""
+        if path is None and self.source is None:
+            raise InfoGANError("this model was not loaded from a file: give the checkpoint to annotate")
+        file = checkpoint.resolve(path if path is not None else self.source)
+        checkpoint.update_metadata(file, self.annotations())
+        return file
+
+    def name_from_examples(
+        self, folder: str | Path, *, code: str | None = None, strict: bool = False
+    ) -> naming.NameMatch:
+        """Name a categorical code's classes after the subfolders of ``folder`` (one per name, a few
+        example images each): Q reads them and a Hungarian match assigns the names.
+
+        Returns:
+            the :class:`~infogan.naming.NameMatch`; classes no name matched stay unnamed.
+        """
+        match = naming.names_from_examples(self, folder, code=code, strict=strict)
+        self.set_names(match.code, match.names(self.spec.code(match.code).num_classes))
+        return match
+
+    def calibrate(self, **options: Any) -> Calibration:
+        """Find which property each continuous code drives and keep the fitted unit maps.
+
+        Takes :func:`infogan.calibration.calibrate`'s options (``span``, ``steps``, ``draws``,
+        ``seed``, ``candidates``, ``fixed``, ``min_rho``); returns the correlation table, the
+        medians and the maps.
+        """
+        result = calibrate(self, **options)
+        self.calibration = dict(result.maps)
+        return result
+
+    def resolve_codes(
+        self, codes: Mapping[str, float | str] | None = None, units: Mapping[str, float] | None = None
+    ) -> dict[str, float]:
+        """Code values from classes by index or name and from properties in units."""
+        resolved = naming.resolve_codes(self.spec, self.names, codes or {})
+        from_units = codes_for_units(self.calibration, units or {})
+        clash = sorted(set(resolved) & set(from_units))
+        if clash:
+            raise InfoGANError(f"{clash[0]} was set both directly and through its unit; set it once")
+        return resolved | from_units
+
+    def row_labels(self, code: str) -> list[str]:
+        """Labels of a traversal figure's rows: the classes of the varied code, else of the first categorical one."""
+        target = self.spec.code(code)
+        categorical = [c for c in self.spec.codes if c.kind == "categorical"]
+        rows = target if target.kind == "categorical" else (categorical[0] if categorical else None)
+        if rows is None:
+            return []
+        return [f"{rows.name}={naming.label(self.names, rows.name, k)}" for k in range(rows.num_classes)]
 
     def save(self, path: str | Path) -> None:
         """Write the weights and configuration (no optimizer state) to a single file."""
@@ -202,11 +298,23 @@ class InfoGAN:
         with self._inference():
             return self.nets.generate(self.spec.generator_input(latents)).float()
 
-    def generate(self, n: int, *, codes: Mapping[str, float] | None = None, seed: int | None = None) -> Tensor:
-        """``n`` images (n, C, H, W) in [0, 1], e.g. ``generate(10, codes={"c1": 3})``."""
+    def generate(
+        self,
+        n: int,
+        *,
+        codes: Mapping[str, float | str] | None = None,
+        units: Mapping[str, float] | None = None,
+        seed: int | None = None,
+    ) -> Tensor:
+        """``n`` images (n, C, H, W) in [0, 1], e.g. ``generate(10, codes={"c1": "seven"}, units={"slant": 20})``.
+
+        Args:
+            codes: code values; a categorical code takes a class index or name.
+            units: properties of calibrated codes in their units (see :meth:`calibrate`).
+        """
         if n < 1:
             raise InfoGANError("the number of images must be at least 1")
-        return self.render(self.sample_latents(n, codes=codes, seed=seed))
+        return self.render(self.sample_latents(n, codes=self.resolve_codes(codes, units), seed=seed))
 
     def encode(self, images: Tensor | np.ndarray, *, batch_size: int = 1024) -> Encoding:
         """Q's reading of images (N, C, H, W): floats in [0, 1], or uint8 in [0, 255] (a tensor or an array)."""
@@ -228,6 +336,8 @@ class InfoGAN:
             probabilities,
             {c.name: means[:, c.index] for c in conts},
             {c.name: sigmas[:, c.index] for c in conts} if sigmas is not None else {},
+            dict(self.names),
+            dict(self.calibration),
         )
 
     def _read(self, images: Tensor):

@@ -37,7 +37,7 @@ from starlette.routing import Route
 from torch import Tensor
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from infogan import viz
+from infogan import naming, viz
 from infogan.data import image_to_tensor
 from infogan.errors import InfoGANError
 from infogan.latent import Code
@@ -113,15 +113,16 @@ def _integer(params: QueryParams, name: str, default: int, low: int, high: int) 
     return int(value)
 
 
-def _code_value(code: Code, text: str, limits: Limits) -> float:
+def _code_value(code: Code, text: str, limits: Limits, names: naming.ClassNames) -> float:
+    if code.kind == "categorical":  # a class index or name
+        try:
+            return naming.class_of(code, names, text)
+        except InfoGANError as err:
+            _fail(400, str(err))
     try:
         value = float(text)
     except ValueError:
         _fail(400, f"{code.name} must be a number, not {text!r}")
-    if code.kind == "categorical":
-        if not (value.is_integer() and 0 <= value < code.num_classes):
-            _fail(400, f"{code.name} is categorical: give a class in 0..{code.num_classes - 1}, not {text}")
-        return int(value)
     bound = limits.max_abs_value
     if not (math.isfinite(value) and -bound <= value <= bound):
         _fail(400, f"{code.name} must lie in {-bound:g}..{bound:g}, not {text}")
@@ -139,7 +140,7 @@ def parse_codes(params: QueryParams, model: InfoGAN, limits: Limits, *, reserved
         except InfoGANError:
             known = ", ".join([*sorted(reserved), *(c.name for c in model.spec.codes)])
             _fail(400, f"unknown parameter {name!r}: give {known}")
-        codes[name] = _code_value(code, _single(params, name) or "", limits)
+        codes[name] = _code_value(code, _single(params, name) or "", limits, model.names)
     return codes
 
 
@@ -272,7 +273,8 @@ def _sample_grid(model: InfoGAN, n: int, columns: int, codes: Mapping[str, float
 
 
 def _traversal_grid(model: InfoGAN, code: str, span: tuple[float, float], steps: int, seed: int) -> bytes:
-    return viz.png_bytes(viz.traversal_image(model.traversal(code, span=span, steps=steps, seed=seed)))
+    images = model.traversal(code, span=span, steps=steps, seed=seed)
+    return viz.png_bytes(viz.traversal_image(images, model.row_labels(code)))
 
 
 def _reading(model: InfoGAN, image: Tensor) -> dict[str, object]:
@@ -281,8 +283,10 @@ def _reading(model: InfoGAN, image: Tensor) -> dict[str, object]:
     codes |= {name: float(mean[0]) for name, mean in encoding.means.items()}
     return {
         "codes": codes,
+        "names": {name: model.names[name][k] for name, k in codes.items() if model.names.get(name)},
         "probabilities": {name: probs[0].tolist() for name, probs in encoding.probabilities.items()},
         "sigmas": {name: float(sigma[0]) for name, sigma in encoding.sigmas.items()},
+        "units": {column: float(values[0]) for column, values in encoding.in_units().items()},
     }
 
 
@@ -291,15 +295,23 @@ def _png(data: bytes) -> Response:
     return Response(data, media_type="image/png", headers={"Cache-Control": "no-store"})
 
 
+def _code_description(model: InfoGAN, code: Code) -> dict[str, object]:
+    """A code for the page: its classes and their names (None where unnamed), or its slider range
+    and, once calibrated, its unit map (knots the page interpolates to show values in units)."""
+    if code.kind == "categorical":
+        names = model.names.get(code.name) or [None] * code.num_classes
+        return {"name": code.name, "kind": code.kind, "num_classes": code.num_classes, "names": names}
+    entry: dict[str, object] = {"name": code.name, "kind": code.kind, "range": list(SLIDER_RANGE)}
+    if code.name in model.calibration:
+        unit_map = model.calibration[code.name]
+        entry["unit"] = {**unit_map.as_dict(), "column": unit_map.column}
+    return entry
+
+
 async def describe(request: Request) -> JSONResponse:
     """GET /api/model: the image shape, the codes and the request limits."""
     model: InfoGAN = request.app.state.worker.model
-    codes = [
-        {"name": c.name, "kind": c.kind, "num_classes": c.num_classes}
-        if c.kind == "categorical"
-        else {"name": c.name, "kind": c.kind, "range": list(SLIDER_RANGE)}
-        for c in model.spec.codes
-    ]
+    codes = [_code_description(model, c) for c in model.spec.codes]
     return JSONResponse(
         {
             "source": request.app.state.source,

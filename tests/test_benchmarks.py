@@ -73,3 +73,71 @@ def test_without_native_bf16_its_ceiling_is_a_tiny_product_and_bf16_rows_are_lef
     monkeypatch.setattr(bench, "native_bf16", lambda device: (True, "native"))
     assert bench.matmul_ceilings(512)["bf16_size"] == 512
     assert bench.default_settings(bench.DEFAULT_SETTINGS, bench.matmul_ceilings(512)) == bench.DEFAULT_SETTINGS
+
+
+# ----- names and units ----------------------------------------------------------------------
+@pytest.fixture
+def annotation_scripts(monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    import calibration_error
+    import naming_agreement
+
+    return naming_agreement, calibration_error
+
+
+def test_few_shot_agreement_has_known_answers(annotation_scripts):
+    naming_agreement, _ = annotation_scripts
+    import numpy as np
+
+    labels = np.repeat([0, 1, 2], 4)
+    clear = np.log(np.full((12, 3), 0.05) + 0.85 * np.eye(3)[[2, 0, 1]].repeat(4, axis=0))  # label l reads as (l+2)%3
+    right, wrong = {0: 2, 1: 0, 2: 1}, {0: 0, 1: 1, 2: 2}
+    row = naming_agreement.few_shot_agreement(clear, labels, right, k=2, draws=5, seed=0)
+    assert row == {"k": 2, "draws": 5, "agreement": 1.0, "classes_agreeing": 1.0}
+    row = naming_agreement.few_shot_agreement(clear, labels, wrong, k=1, draws=3, seed=0)
+    assert row["agreement"] == 0.0 and row["classes_agreeing"] == 0.0
+    half = clear.copy()
+    half[[4, 5]] = clear[[0, 1]]  # two of label 1's four examples read as label 0's class
+    rows = [naming_agreement.few_shot_agreement(half, labels, right, k=4, draws=1, seed=s) for s in range(3)]
+    assert all(r["agreement"] == 1.0 for r in rows)  # with all four, the match still sorts it out
+
+
+def test_naming_agreement_runs_on_a_run_dir(annotation_scripts, vivid_model, mnist_root, tmp_path, monkeypatch):
+    naming_agreement, _ = annotation_scripts
+    vivid_model.save(tmp_path / "run" / "checkpoint.safetensors")
+    out = tmp_path / "agreement.json"
+    argv = ["--data-root", str(mnist_root), "--k", "1", "3", "--draws", "4", "--pool", "500", "--out", str(out)]
+    monkeypatch.setattr(sys, "argv", ["naming_agreement.py", str(tmp_path / "run"), *argv])
+    naming_agreement.main()
+    (result,) = json.loads(out.read_text())["results"]
+    assert sorted(result["reference"].values()) == sorted(set(result["reference"].values()))  # one class per digit
+    assert [r["k"] for r in result["rows"]] == [1, 3]
+    assert all(0.0 <= r["agreement"] <= r["classes_agreeing"] <= 1.0 and r["draws"] == 4 for r in result["rows"])
+
+
+def test_calibration_error_is_small_on_a_model_that_draws_known_slants(annotation_scripts):
+    _, calibration_error = annotation_scripts
+    from drawn_shapes import BarModel
+
+    from infogan import ModelConfig
+
+    model = BarModel(ModelConfig())
+    model.calibrate(draws=8, candidates=["slant", "thickness"])
+    slant = calibration_error.request_errors(model, model.calibration["c2"], [-40.0, -20.0, 0.0, 25.0], images=8)
+    assert slant["unreachable"] == [-40.0] and slant["reach"] == pytest.approx([-30.0, 30.0], abs=0.3)
+    assert slant["median_abs_error"] < 0.3 and slant["image_median_abs_error"] < 0.3
+    assert [r["requested"] for r in slant["requests"]] == [-20.0, 0.0, 25.0]
+
+
+def test_calibration_error_runs_on_a_run_dir(annotation_scripts, vivid_model, tmp_path, monkeypatch):
+    _, calibration_error = annotation_scripts
+    vivid_model.save(tmp_path / "run" / "checkpoint.safetensors")
+    out = tmp_path / "calibration.json"
+    argv = ["--draws", "4", "--steps", "3", "--images", "4", "--slant", "-5", "0", "5", "--out", str(out)]
+    monkeypatch.setattr(sys, "argv", ["calibration_error.py", str(tmp_path / "run"), *argv])
+    calibration_error.main()
+    (result,) = json.loads(out.read_text())["results"]
+    for prop in ("slant", "thickness"):
+        answer = result[prop]
+        assert len(answer["requests"]) + len(answer["unreachable"]) == (3 if prop == "slant" else 6)
+        assert answer["reach"][0] <= answer["reach"][1]

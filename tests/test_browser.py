@@ -17,6 +17,7 @@ from PIL import Image
 from playwright.sync_api import expect, sync_playwright
 
 from infogan import InfoGAN
+from infogan.calibration import UnitMap
 from infogan.data import image_to_tensor, load_dataset
 from infogan.server import create_app, match_polarity
 
@@ -47,7 +48,10 @@ def explorer_model(vivid_model):
 def page(start_server, explorer_model):
     """The explorer's page, loaded; fails the test on any JavaScript error."""
     source = os.environ.get("INFOGAN_EXPLORER_MODEL", "a random model")
-    url = start_server(create_app(explorer_model, source=source))
+    yield from _opened(start_server(create_app(explorer_model, source=source)))
+
+
+def _opened(url: str):
     errors: list[str] = []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
@@ -116,3 +120,37 @@ def test_an_upload_is_read_and_loaded_into_the_controls(page, explorer_model, mn
     out.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=out, full_page=True)
     assert out.stat().st_size > 10_000
+
+
+@pytest.fixture
+def named_page(start_server, vivid_model):
+    """The page for a model with named classes and a slant unit on c2."""
+    import copy
+
+    model = copy.deepcopy(vivid_model)
+    model.set_names("c1", ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", None])
+    model.calibration = {"c2": UnitMap("c2", "slant", "deg", 0.9, (-2.0, 0.0, 2.0), (-20.0, 0.0, 30.0))}
+    yield from _opened(start_server(create_app(model, source="named")))
+
+
+def test_names_and_units_on_the_page(named_page, tmp_path):
+    page = named_page
+    buttons = page.locator("#code-c1 label")
+    expect(buttons.nth(7)).to_have_text("seven")
+    expect(buttons.nth(9)).to_have_text("9")  # unnamed: its index
+    buttons.nth(7).click()
+    expect(page.locator("#samples")).to_have_attribute("data-query", _query_has(c1=7))
+    expect(page.locator("label[for=code-c2]")).to_have_text("c2 · slant (deg)")
+    expect(page.locator("#value-c2")).to_have_text("0.00 · slant 0.0 deg")
+    page.locator("#code-c2").fill("1")  # the knots put 1 halfway to 30°
+    expect(page.locator("#value-c2")).to_have_text("1.00 · slant 15.0 deg")
+    expect(page.locator("#value-c3")).to_have_text("0.00")
+    page.locator("#tab-traverse").click()
+    page.locator("#traverse-code").select_option("c2")
+    expect(page.locator("#traverse-note")).to_contain_text("from -2 to 2 (slant -20.0 deg to slant 30.0 deg)")
+    upload = tmp_path / "blank.png"
+    Image.fromarray(np.zeros((28, 28), np.uint8)).save(upload)
+    page.locator("#upload").set_input_files(upload)
+    expect(page.locator("#reading")).to_be_visible()
+    expect(page.locator("#reading-c2 h3")).to_contain_text(re.compile(r"c2 = -?\d\.\d\d · slant -?\d+\.\d deg"))
+    expect(page.locator("#reading-c1 .bar .class").nth(3)).to_have_text("three")

@@ -87,7 +87,7 @@ def test_describe(client):
     description = client.get("/api/model").json()
     assert description["image_shape"] == [1, 28, 28]
     assert description["codes"] == [
-        {"name": "c1", "kind": "categorical", "num_classes": 10},
+        {"name": "c1", "kind": "categorical", "num_classes": 10, "names": [None] * 10},
         {"name": "c2", "kind": "continuous", "range": [-2.0, 2.0]},
         {"name": "c3", "kind": "continuous", "range": [-2.0, 2.0]},
     ]
@@ -120,7 +120,7 @@ def test_generate_follows_codes_and_seed(client):
         ("c1=3.5", "c1 is categorical: give a class in 0..9"),
         ("c1=10", "c1 is categorical"),
         ("c1=-1", "c1 is categorical"),
-        ("c1=", "c1 must be a number"),
+        ("c1=", "c1 needs a class"),
         ("c2=abc", "c2 must be a number, not 'abc'"),
         ("c2=nan", "c2 must lie in -4..4"),
         ("c2=inf", "c2 must lie in -4..4"),
@@ -147,9 +147,10 @@ def test_wrong_method(client):
 def test_traverse_is_the_models_figure(client, vivid_model):
     pixels = _pixels(client.get("/api/traverse", params={"code": "c2", "steps": 5, "seed": 2, "low": -1, "high": 1}))
     figure = vivid_model.traversal("c2", span=(-1.0, 1.0), steps=5, seed=2)
-    assert torch.equal(pixels, _as_png_pixels(viz.traversal_image(figure)))
-    assert pixels.shape == (3, 10 * 30 + 2, 5 * 30 + 2)  # a row per class of c1, a column per value
-    assert _pixels(client.get("/api/traverse", params={"code": "c1", "steps": 4})).shape == (3, 302, 122)
+    assert torch.equal(pixels, _as_png_pixels(viz.traversal_image(figure, vivid_model.row_labels("c2"))))
+    labels = pixels.shape[2] - (5 * 30 + 2)  # a margin for the rows' labels (c1=0, ...)
+    assert pixels.shape[:2] == (3, 10 * 30 + 2) and labels > 0  # a row per class of c1, a column per value
+    assert _pixels(client.get("/api/traverse", params={"code": "c1", "steps": 4})).shape == (3, 302, 122 + labels)
 
 
 @pytest.mark.parametrize(
@@ -457,3 +458,57 @@ def test_a_16_bit_upload_is_scaled_not_turned_white(client):
     reading = client.post("/api/encode?invert=false", content=buffer.getvalue()).json()
     shown = np.array(Image.open(io.BytesIO(base64.b64decode(reading["input"].split(",", 1)[1]))))[:, :, 0]
     assert np.abs(shown.astype(int) - np.round(ramp / 257).astype(int)).max() <= 1
+
+
+# ----- names and units --------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def annotated(vivid_model):
+    """The vivid model with named classes and a unit map on c2."""
+    import copy
+
+    from infogan.calibration import UnitMap
+
+    model = copy.deepcopy(vivid_model)
+    model.set_names("c1", ["zero", "one", None, "three", "four", "five", "six", "seven", "eight", "nine"])
+    model.calibration = {"c2": UnitMap("c2", "slant", "deg", 0.9, (-2.0, 0.0, 2.0), (-20.0, 0.0, 30.0))}
+    return model
+
+
+@pytest.fixture(scope="module")
+def named_client(annotated):
+    with TestClient(create_app(annotated, source="named")) as test_client:
+        yield test_client
+
+
+def test_describe_gives_names_and_units(named_client):
+    codes = named_client.get("/api/model").json()["codes"]
+    assert codes[0]["names"][:3] == ["zero", "one", None]
+    assert codes[1]["unit"] == {
+        "property": "slant",
+        "unit": "deg",
+        "rho": 0.9,
+        "code": [-2.0, 0.0, 2.0],
+        "value": [-20.0, 0.0, 30.0],
+        "column": "slant_deg",
+    }
+    assert "unit" not in codes[2]
+
+
+def test_generate_takes_class_names(named_client, annotated):
+    by_name = _pixels(named_client.get("/api/generate", params={"n": 4, "seed": 1, "c1": "seven"}))
+    by_index = _pixels(named_client.get("/api/generate", params={"n": 4, "seed": 1, "c1": 7}))
+    assert torch.equal(by_name, by_index)
+    message = _error(named_client.get("/api/generate?c1=ten"), 400)
+    assert message == "c1 has no class named 'ten'; its names: zero, one, three, four, five, six, seven, eight, nine"
+
+
+def test_traverse_and_encode_use_names_and_units(named_client, annotated):
+    pixels = _pixels(named_client.get("/api/traverse", params={"code": "c1", "steps": 3}))
+    figure = annotated.traversal("c1", steps=3, seed=0)
+    assert torch.equal(pixels, _as_png_pixels(viz.traversal_image(figure, annotated.row_labels("c1"))))
+    digit = _png(_as_png_pixels(annotated.generate(1, codes={"c1": 6}, seed=3)[0])[0].numpy())
+    reading = named_client.post("/api/encode?invert=false", content=digit).json()
+    best = reading["codes"]["c1"]
+    assert reading["names"] == {"c1": annotated.names["c1"][best]}
+    slant = annotated.calibration["c2"].to_value(reading["codes"]["c2"])
+    assert reading["units"]["slant_deg"] == pytest.approx(float(slant))

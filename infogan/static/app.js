@@ -73,9 +73,35 @@ function refresh() {
 function traverseNote(name) {
   const code = state.model.codes.find((c) => c.name === name);
   const first = state.model.codes.find((c) => c.kind === "categorical");
-  if (code.kind === "categorical") return `rows: ${name} = 0…${code.num_classes - 1}; columns: noise draws`;
+  if (code.kind === "categorical") return `rows: ${name}'s classes; columns: noise draws`;
   const rows = first ? `rows: ${first.name}'s classes` : "rows: noise draws";
-  return `${rows}; columns: ${name} from ${code.range[0]} to ${code.range[1]}, other continuous codes at 0`;
+  const [low, high] = code.range;
+  const units = code.unit ? ` (${inUnits(code, low)} to ${inUnits(code, high)})` : "";
+  return `${rows}; columns: ${name} from ${low} to ${high}${units}, other continuous codes at 0`;
+}
+
+// ----- names and units ----------------------------------------------------------------------
+// A class's name where the model has one (infogan name), else its index.
+function className(code, k) {
+  return (code.names && code.names[k]) || String(k);
+}
+
+// A calibrated code's value in its unit (infogan calibrate): the stored monotone map's knots,
+// interpolated linearly and clamped at the ends, as the Python side does (numpy.interp).
+function inUnits(code, value) {
+  const { code: xs, value: ys, unit, property } = code.unit;
+  let y = value <= xs[0] ? ys[0] : ys[ys.length - 1];
+  for (let i = 1; i < xs.length; i++) {
+    if (value >= xs[i - 1] && value <= xs[i]) {
+      y = ys[i - 1] + ((ys[i] - ys[i - 1]) * (value - xs[i - 1])) / (xs[i] - xs[i - 1]);
+      break;
+    }
+  }
+  return `${property} ${y.toFixed(1)} ${unit}`;
+}
+
+function sliderText(code, value) {
+  return code.unit ? `${value.toFixed(2)} · ${inUnits(code, value)}` : value.toFixed(2);
 }
 
 // ----- controls ---------------------------------------------------------------------------
@@ -93,7 +119,8 @@ function categoricalControl(code) {
       state.codes[code.name] = k;
       refresh();
     });
-    classes.append(element("label", {}, input, element("span", { textContent: String(k) })));
+    const label = element("span", { textContent: className(code, k), title: `${code.name} = ${k}` });
+    classes.append(element("label", {}, input, label));
   }
   const legend = element("legend", { textContent: `${code.name} · categorical` });
   return element("fieldset", { className: "code", id: `code-${code.name}` }, legend, classes);
@@ -102,13 +129,14 @@ function categoricalControl(code) {
 function continuousControl(code) {
   const [low, high] = code.range;
   const slider = element("input", { type: "range", id: `code-${code.name}`, min: low, max: high, step: 0.05, value: 0 });
-  const output = element("output", { id: `value-${code.name}`, textContent: "0.00" });
+  const output = element("output", { id: `value-${code.name}`, textContent: sliderText(code, 0) });
   slider.addEventListener("input", () => {
     state.codes[code.name] = Number(slider.value);
-    output.textContent = Number(slider.value).toFixed(2);
+    output.textContent = sliderText(code, Number(slider.value));
     refresh();
   });
-  const label = element("label", { htmlFor: slider.id, textContent: `${code.name} · continuous` });
+  const kind = code.unit ? `${code.unit.property} (${code.unit.unit})` : "continuous";
+  const label = element("label", { htmlFor: slider.id, textContent: `${code.name} · ${kind}` });
   return element("div", { className: "code" }, label, element("div", { className: "slider" }, slider, output));
 }
 
@@ -122,7 +150,7 @@ function setControls(codes) {
       const slider = $(`code-${code.name}`);
       slider.value = Math.min(code.range[1], Math.max(code.range[0], codes[code.name]));
       state.codes[code.name] = Number(slider.value);
-      $(`value-${code.name}`).textContent = Number(slider.value).toFixed(2);
+      $(`value-${code.name}`).textContent = sliderText(code, Number(slider.value));
     }
   }
   refresh();
@@ -173,7 +201,7 @@ function showReading(reading) {
   box.replaceChildren();
   for (const code of state.model.codes) {
     if (code.kind === "categorical") box.append(probabilityBars(code, reading.probabilities[code.name]));
-    else box.append(continuousReading(code, reading.codes[code.name], reading.sigmas[code.name]));
+    else box.append(continuousReading(code, reading.codes[code.name], reading.sigmas[code.name], reading.units));
   }
   $("reading").hidden = false;
 }
@@ -186,23 +214,26 @@ function probabilityBars(code, probabilities) {
     const row = element(
       "div",
       { className: k === best ? "bar best" : "bar", title: `${code.name} = ${k}: ${(100 * p).toFixed(1)}%` },
-      element("span", { className: "class", textContent: String(k) }),
+      element("span", { className: "class", textContent: className(code, k) }),
       element("div", { className: "track" }, fill),
       element("span", { className: "pct", textContent: `${(100 * p).toFixed(0)}%` }),
     );
     return row;
   });
-  const title = element("h3", { textContent: `${code.name}: class ${best}` });
-  return element("div", { className: "reading-code", id: `reading-${code.name}` }, title, ...rows);
+  const named = className(code, best) === String(best) ? "" : ` (${className(code, best)})`;
+  const title = element("h3", { textContent: `${code.name}: class ${best}${named}` });
+  const boxClass = code.names && code.names.some((n) => n) ? "reading-code named" : "reading-code";
+  return element("div", { className: boxClass, id: `reading-${code.name}` }, title, ...rows);
 }
 
-function continuousReading(code, value, sigma) {
+function continuousReading(code, value, sigma, units) {
   const [low, high] = code.range;
   const marker = element("div", { className: "marker" });
   marker.style.left = `${(100 * (Math.min(high, Math.max(low, value)) - low)) / (high - low)}%`;
   const spread = sigma === undefined ? "" : ` (σ ${sigma.toFixed(2)})`;
   const outside = value < low || value > high ? `, outside the sliders' ${low}…${high}` : "";
-  const title = element("h3", { textContent: `${code.name} = ${value.toFixed(2)}${spread}${outside}` });
+  const unit = code.unit ? ` · ${code.unit.property} ${units[code.unit.column].toFixed(1)} ${code.unit.unit}` : "";
+  const title = element("h3", { textContent: `${code.name} = ${value.toFixed(2)}${unit}${spread}${outside}` });
   return element(
     "div",
     { className: "reading-code", id: `reading-${code.name}` },
