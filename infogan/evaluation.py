@@ -1,5 +1,6 @@
-"""Scoring a model on labelled data: its categorical code as a classifier, and L_I; and on a
-dataset with known generative factors: the disentanglement metrics of Q's reading."""
+"""Scoring a model on labelled data: its categorical code as a classifier, and L_I; its samples
+against real images (FID and KID on a small classifier's features); and on a dataset with known
+generative factors: the disentanglement metrics of Q's reading."""
 
 from __future__ import annotations
 
@@ -10,10 +11,13 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from infogan.data import ImageDataset
+from infogan.data import ImageDataset, load_dataset
 from infogan.errors import InfoGANError
+from infogan.feature_net import feature_net_name, features, load_feature_net
+from infogan.latent import LatentBatch
 from infogan.metrics.clustering import ClusteringScore, score_clustering
 from infogan.metrics.disentanglement import Encoder, FactorDataset, all_disentanglement_metrics
+from infogan.metrics.frechet import frechet_distance, kernel_distance
 from infogan.model import InfoGAN
 
 FACTOR_IMAGE_SHAPE = (1, 64, 64)  # dSprites' images, the only factor dataset so far
@@ -58,6 +62,41 @@ def evaluate(model: InfoGAN, dataset: ImageDataset, *, samples: int = 10_000, se
         for name, value in bounds.items()
     }
     return report
+
+
+def sample_quality(
+    model: InfoGAN, dataset: str, *, real: ImageDataset | None = None, n: int = 10_000, seed: int = 0
+) -> dict[str, Any]:
+    """FID and KID between ``n`` generated images and up to ``n`` real ones, on ``dataset``'s feature net.
+
+    Lower is better; 0 is indistinguishable. The features are the penultimate layer of a small
+    classifier trained on the dataset's labels (:mod:`infogan.feature_net`), the only place
+    labels train anything. ``real`` defaults to the dataset's test split.
+    """
+    if n < 2:
+        raise InfoGANError(f"sample quality needs at least 2 images a side, got {n}")
+    net = load_feature_net(dataset)
+    real = (real if real is not None else load_dataset(dataset, "test")).subset(n, seed=seed)
+    real_features = features(net, real.images)
+    fake_features = features(net, generated(model, n, seed=seed))
+    kid, kid_std = kernel_distance(real_features, fake_features, seed=seed)
+    return {
+        "fid": frechet_distance(real_features, fake_features),
+        "kid": kid,
+        "kid_std": kid_std,
+        "feature_net": feature_net_name(dataset),
+        "samples": n,
+        "real_images": len(real),
+    }
+
+
+def generated(model: InfoGAN, n: int, *, seed: int = 0, batch_size: int = 1000) -> Tensor:
+    """``n`` images (n, C, H, W) in [0, 1] from one seeded draw of latents, rendered a batch at a time."""
+    latents, parts = model.sample_latents(n, seed=seed), []
+    for start in range(0, n, batch_size):
+        rows = slice(start, start + batch_size)
+        parts.append(model.render(LatentBatch(latents.noise[rows], latents.categories[rows], latents.continuous[rows])))
+    return torch.cat(parts).cpu()
 
 
 def q_encoder(model: InfoGAN) -> Encoder:

@@ -140,11 +140,14 @@ def test_encode_files_and_dataset(run_dir, tmp_path, mnist_root, capsys):
 
 def test_evaluate(run_dir, tmp_path, mnist_root, capsys):
     out = tmp_path / "eval.json"
-    assert main(["evaluate", str(run_dir), "--data-root", str(mnist_root), "--samples", "256", "--out", str(out)]) == 0
+    argv = ["evaluate", str(run_dir), "--data-root", str(mnist_root), "--samples", "256", "--quality-samples", "300"]
+    assert main([*argv, "--out", str(out)]) == 0
     report = json.loads(out.read_text())
     assert report["images"] == 10000
     assert 0 <= report["c1"]["accuracy"] <= 1 and len(report["c1"]["confusion"]) == 10
     assert set(report["mutual_information"]) == {"c1", "c2", "c3"}
+    assert report["quality"]["feature_net"] == "mnist-v1" and report["quality"]["samples"] == 300
+    assert report["quality"]["fid"] > 0 and "kid" in report["quality"]
     assert json.loads(capsys.readouterr().out) == report
 
 
@@ -335,7 +338,9 @@ def test_folder_run_trains_resumes_traverses_encodes_and_evaluates(folder, folde
     assert json.loads(capsys.readouterr().out)[0]["image"].endswith("0.png")
     report = tmp_path / "eval.json"
     assert main(["evaluate", str(folder_run), "--samples", "64", "--out", str(report), "--device", "cpu"]) == 0
+    assert "sample quality skipped: no feature net for folder" in capsys.readouterr().err
     evaluation = json.loads(report.read_text())
+    assert evaluation["quality"]["skipped"].startswith("no feature net for folder 1×28×28 images")
     assert evaluation["dataset"] == str(folder.resolve()) and evaluation["images"] == 32
     assert evaluation["skipped_images"] == 2 and len(evaluation["c1"]["confusion"]) == 2  # labels × classes
 
@@ -448,7 +453,8 @@ def test_evaluate_disentanglement_prints_and_saves_the_five_metrics(sprites_run,
     [
         (["{mnist}", "--metrics", "disentanglement"], "1×64×64"),
         (["{sprites}", "--metrics", "disentanglement", "--dataset", "mnist"], "no generative factors"),
-        (["{sprites}", "--metrics", "accuracy"], "expected codes, disentanglement"),
+        (["{sprites}", "--metrics", "accuracy"], "expected one or more of codes,quality,disentanglement"),
+        (["{mnist}", "--quality-samples", "1"], "--quality-samples: expected at least 2"),
     ],
 )
 def test_evaluate_disentanglement_refuses_in_one_line(argv, message, run_dir, sprites_run, capsys):

@@ -5,7 +5,7 @@ from torch.testing import assert_close
 
 from infogan import InfoGAN, ModelConfig
 from infogan.errors import InfoGANError
-from infogan.evaluation import check_factor_model, q_encoder
+from infogan.evaluation import check_factor_model, generated, q_encoder, sample_quality
 from infogan.latent import LatentSpec
 from infogan.networks import NetworkConfig
 
@@ -32,3 +32,35 @@ def test_q_encoder_reads_every_code_in_order():
 def test_models_the_metrics_cannot_read_are_refused(config, message):
     with pytest.raises(InfoGANError, match=message):
         check_factor_model(InfoGAN(config))
+
+
+def test_generated_images_are_one_seeded_draw_rendered_in_batches(vivid_model):
+    whole = vivid_model.render(vivid_model.sample_latents(5, seed=3))
+    assert_close(generated(vivid_model, 5, seed=3, batch_size=2), whole)
+
+
+def test_sample_quality_reports_fid_and_kid_on_the_datasets_feature_net(vivid_model, mnist_root):
+    from infogan.data import load_dataset
+
+    test = load_dataset("mnist", "test", mnist_root)
+    report = sample_quality(vivid_model, "mnist", real=test, n=300, seed=1)
+    assert (report["feature_net"], report["samples"], report["real_images"]) == ("mnist-v1", 300, 300)
+    assert report["fid"] > 0 and report["kid"] > 0 and report["kid_std"] >= 0
+    assert sample_quality(vivid_model, "mnist", real=test, n=300, seed=1) == report  # seeded both sides
+    # a random network's samples are further from the digits than a tenth of the test set is from the rest
+    halves = test.subset(600, seed=2)
+    assert report["fid"] > 10 * _real_fid(halves)
+
+
+def _real_fid(data):
+    from infogan.feature_net import features, load_feature_net
+    from infogan.metrics.frechet import frechet_distance
+
+    feats = features(load_feature_net("mnist"), data.images)
+    return frechet_distance(feats[::2], feats[1::2])
+
+
+@pytest.mark.parametrize(("dataset", "n", "message"), [("mnist", 1, "at least 2"), ("svhn", 10, "no feature net")])
+def test_sample_quality_refuses_what_it_cannot_score(vivid_model, tiny_data, dataset, n, message):
+    with pytest.raises(InfoGANError, match=message):
+        sample_quality(vivid_model, dataset, real=tiny_data, n=n)

@@ -74,6 +74,15 @@ def test_weakest_label_names_the_least_held_label_and_where_it_strays():
     assert (stray.label, stray.strays_to) == (0, 1) and stray.held == pytest.approx(30 / 55)
 
 
+def test_matched_shares_are_each_labels_accuracy_in_its_matched_cluster():
+    from infogan.metrics.clustering import matched_shares
+
+    confusion = np.array([[48, 2, 0], [0, 45, 5], [0, 0, 50]])[:, [2, 0, 1]]
+    np.testing.assert_allclose(matched_shares(confusion), [0.96, 0.9, 1.0])
+    # four labels, three clusters: the label left without a cluster holds 0
+    np.testing.assert_allclose(matched_shares(np.array([[9, 1, 0], [0, 10, 0], [0, 0, 10], [5, 0, 5]])), [0.9, 1, 1, 0])
+
+
 def test_real_data_information_known_answers():
     import math
     from types import SimpleNamespace

@@ -85,8 +85,8 @@ class Stray:
     strays_to: int | None  # the label matched to the cluster that takes most of the rest (None: unmatched)
 
 
-def weakest_label(confusion: np.ndarray) -> Stray:
-    """The label with the smallest share in its Hungarian-matched cluster, and where most of the rest go.
+def matched_shares(confusion: np.ndarray) -> np.ndarray:
+    """Each label's share (n_labels,) of its images in its Hungarian-matched cluster (0 when unmatched).
 
     Confusion rows are true labels, columns clusters, matched as in :func:`score_clustering`, so
     the shares are the per-label accuracies behind its accuracy.
@@ -94,7 +94,14 @@ def weakest_label(confusion: np.ndarray) -> Stray:
     rows = np.asarray(confusion, dtype=np.float64)
     cluster_of = {label: cluster for cluster, label in hungarian_mapping(rows).items()}
     held = np.array([rows[label, cluster_of[label]] if label in cluster_of else 0.0 for label in range(len(rows))])
-    held /= np.maximum(rows.sum(1), 1)
+    return held / np.maximum(rows.sum(1), 1)
+
+
+def weakest_label(confusion: np.ndarray) -> Stray:
+    """The label with the smallest share in its Hungarian-matched cluster, and where most of the rest go."""
+    rows = np.asarray(confusion, dtype=np.float64)
+    cluster_of = {label: cluster for cluster, label in hungarian_mapping(rows).items()}
+    held = matched_shares(rows)
     label = int(held.argmin())
     strays = rows[label].copy()
     if label in cluster_of:
