@@ -14,9 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from infogan import __version__
-from infogan.batches import DATA_MODES
 from infogan.config import PRESET_NOTES, PRESETS, TrainConfig, preset
-from infogan.data import DATASETS, FOLDER_ONLY
+from infogan.data import DATA_MODES, DATASETS, FOLDER_ONLY
 from infogan.errors import InfoGANError
 from infogan.networks import ARCHITECTURES
 
@@ -570,7 +569,7 @@ def _evaluate(args: argparse.Namespace) -> int:
 def _disentanglement(model, dataset: str, args: argparse.Namespace) -> dict[str, Any]:
     """The five disentanglement metrics of ``model`` on a dataset with generative factors."""
     from infogan.data import data_root
-    from infogan.dsprites import DSprites
+    from infogan.data.dsprites import DSprites
     from infogan.evaluation import check_factor_model, disentanglement
 
     check_factor_model(model)  # before the data is rendered

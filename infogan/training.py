@@ -26,9 +26,8 @@ from tqdm import tqdm
 
 from infogan import checkpoint, viz
 from infogan.augment import random_affine
-from infogan.batches import make_batches
 from infogan.config import TrainConfig, to_dict, to_json, train_config_from_dict
-from infogan.data import ImageDataset
+from infogan.data import ImageDataset, make_batches
 from infogan.distributed import World, barrier, mean_across
 from infogan.errors import InfoGANError
 from infogan.evaluation import categorical_score, real_data_information
