@@ -117,7 +117,7 @@ _TRAIN_OPTIONS: dict[str, tuple[str, dict[str, Any]]] = {
     "cr_gap": ("--cr-gap", {"type": float, "help": "least difference of the codes a CR pair does not share (0)"}),
 }
 _NETWORK_OPTIONS: dict[str, tuple[str, dict[str, Any]]] = {
-    "arch": ("--arch", {"choices": list(ARCHITECTURES), "help": "networks: the paper's for a dataset, or dcgan"}),
+    "arch": ("--arch", {"choices": ARCHITECTURES, "help": "networks: the paper's for a dataset, or dcgan"}),
     "image_size": ("--image-size", {"type": _positive_int, "help": "dcgan networks: 32, 64 or 128 px"}),
     "channels": ("--channels", {"type": int, "choices": [1, 3], "help": "dcgan networks: 1 (grayscale) or 3 (RGB)"}),
 }
