@@ -15,7 +15,7 @@ from typing import Any
 
 from infogan import __version__
 from infogan.config import PRESET_NOTES, PRESETS, TrainConfig, preset
-from infogan.data import DATA_MODES, DATASETS, FOLDER_ONLY
+from infogan.data import DATA_MODES, DATASETS, dataset_names, folder_only
 from infogan.errors import InfoGANError
 from infogan.networks import ARCHITECTURES
 
@@ -65,7 +65,7 @@ def _model_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _data_arguments(parser: argparse.ArgumentParser, *, dataset_default: str | None) -> None:
-    parser.add_argument("--dataset", default=dataset_default, help=f"a named dataset ({', '.join(DATASETS)})")
+    parser.add_argument("--dataset", default=dataset_default, help=f"a named dataset ({', '.join(dataset_names())})")
     parser.add_argument("--split", default="test", choices=["train", "test"], help="dataset split (test)")
     parser.add_argument("--data-root", help="dataset folder (default: $INFOGAN_DATA_ROOT or ~/.cache/infogan/data)")
 
@@ -200,7 +200,7 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
 def _presets_epilog() -> str:
     lines = ["presets (infogan presets shows each one's layout):"]
     for name, config in PRESETS.items():
-        data = " --data FOLDER" if config.dataset in FOLDER_ONLY else ""
+        data = " --data FOLDER" if folder_only(config.dataset) else ""
         lines.append(f"  {name:<14} {PRESET_NOTES[name]}")
         lines.append(f"  {'':<14} infogan train --preset {name}{data} --out runs/{name}")
     return "\n".join(lines)
@@ -314,12 +314,10 @@ def _load_data(config: TrainConfig, split: str, args: argparse.Namespace, *, pro
 
 def _eval_data(config: TrainConfig, train, args: argparse.Namespace):
     """Labelled images to score the categorical codes on: the test split, or a folder's own images."""
-    from infogan.data import LABELLED
-
     if config.dataset == "folder":
         data = train if train.labels is not None else None
     else:
-        data = _load_data(config, "test", args) if config.dataset in LABELLED else None
+        data = _load_data(config, "test", args) if DATASETS.lookup(config.dataset).labelled else None
     return data.subset(EVAL_IMAGES, seed=config.seed) if data is not None else None
 
 
@@ -569,15 +567,16 @@ def _evaluate(args: argparse.Namespace) -> int:
 def _disentanglement(model, dataset: str, args: argparse.Namespace) -> dict[str, Any]:
     """The five disentanglement metrics of ``model`` on a dataset with generative factors."""
     from infogan.data import data_root
-    from infogan.data.dsprites import DSprites
     from infogan.evaluation import check_factor_model, disentanglement
 
     check_factor_model(model)  # before the data is rendered
-    if dataset != "dsprites":
+    source = DATASETS.get(dataset)
+    if source is None or source.factors is None:
+        named = " or ".join(name for name, entry in DATASETS.items() if entry.factors)
         raise InfoGANError(
-            f"{dataset} has no generative factors to score against: the disentanglement metrics need --dataset dsprites"
+            f"{dataset} has no generative factors to score against: the disentanglement metrics need --dataset {named}"
         )
-    data = DSprites.load(data_root(args.data_root) / "dsprites")
+    data = source.factors(data_root(args.data_root))
     return disentanglement(
         model, data, seed=args.seed, num_train=args.num_train, num_eval=args.num_eval, batch_size=args.group_size
     )
@@ -676,7 +675,7 @@ def _add_presets(commands: argparse._SubParsersAction) -> None:
 def _presets(args: argparse.Namespace) -> int:
     for name, config in PRESETS.items():
         latent, network = config.model.latent, config.model.network
-        data = " --data FOLDER" if config.dataset in FOLDER_ONLY else ""
+        data = " --data FOLDER" if folder_only(config.dataset) else ""
         print(f"{name}: {PRESET_NOTES[name]}")
         print(f"  networks  {network.arch}, images {'×'.join(map(str, network.image_shape))} (C×H×W)")
         print(

@@ -8,7 +8,14 @@ lives), :mod:`~infogan.data.image_dataset` (images and labels), :mod:`~infogan.d
 """
 
 from infogan.data.batches import DATA_MODES, make_batches
-from infogan.data.datasets import DATASETS, FOLDER_ONLY, LABELLED, load_dataset
+from infogan.data.datasets import (
+    DATASETS,
+    DatasetSource,
+    dataset_names,
+    folder_only,
+    load_dataset,
+    register_dataset,
+)
 from infogan.data.dsprites import DSprites
 from infogan.data.image_dataset import ImageDataset, as_float, take, to_tensor
 from infogan.data.image_files import IMAGE_SUFFIXES, find_images, image_to_tensor, read_image, read_images
@@ -20,21 +27,23 @@ __all__ = [
     "DATASETS",
     "DATA_MODES",
     "DATA_ROOT_ENV",
-    "FOLDER_ONLY",
     "IMAGE_SUFFIXES",
-    "LABELLED",
     "DSprites",
+    "DatasetSource",
     "EpochSampler",
     "ImageDataset",
     "as_float",
     "data_root",
+    "dataset_names",
     "find_images",
+    "folder_only",
     "image_to_tensor",
     "load_dataset",
     "load_image_folder",
     "make_batches",
     "read_image",
     "read_images",
+    "register_dataset",
     "take",
     "to_tensor",
 ]
