@@ -502,9 +502,14 @@ METRIC_FAMILIES = ("codes", "disentanglement")
 
 
 def _metric_families(text: str) -> tuple[str, ...]:
+    from infogan.metrics.disentanglement import DISENTANGLEMENT_METRICS
+
     names = tuple(dict.fromkeys(n.strip() for n in text.split(",") if n.strip()))
-    if not names or set(names) - set(METRIC_FAMILIES):
-        raise argparse.ArgumentTypeError(f"expected codes, disentanglement or codes,disentanglement, got {text!r}")
+    if not names or set(names) - {*METRIC_FAMILIES, *DISENTANGLEMENT_METRICS}:
+        raise argparse.ArgumentTypeError(
+            f"expected codes, disentanglement or codes,disentanglement, or disentanglement metrics "
+            f"({', '.join(DISENTANGLEMENT_METRICS)}), got {text!r}"
+        )
     return names
 
 
@@ -525,7 +530,10 @@ def _add_evaluate(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--samples", type=_positive_int, default=10_000, help="fresh samples for L_I (10000)")
     parser.add_argument("--seed", type=int, default=0, help="seed of those samples and of the metrics' draws (0)")
     parser.add_argument(
-        "--metrics", type=_metric_families, default=("codes",), help="codes (default), disentanglement, or both"
+        "--metrics",
+        type=_metric_families,
+        default=("codes",),
+        help="codes (default), disentanglement, or both; or single disentanglement metrics such as mig,dci",
     )
     parser.add_argument(
         "--num-train", type=_positive_int, default=10_000, help="disentanglement: training draws per metric (10000)"
@@ -549,8 +557,11 @@ def _evaluate(args: argparse.Namespace) -> int:
     model = _load(args)
     name, folder = _evaluation_source(args)
     report: dict[str, Any] = {"model": str(args.model), "dataset": folder or name}
-    if "disentanglement" in args.metrics:
-        report["disentanglement"] = _disentanglement(model, name, args)
+    chosen = [metric for metric in args.metrics if metric not in METRIC_FAMILIES]  # single disentanglement metrics
+    if "disentanglement" in args.metrics or chosen:
+        report["disentanglement"] = _disentanglement(
+            model, name, args, None if "disentanglement" in args.metrics else chosen
+        )
     if "codes" in args.metrics:
         data = load_dataset(name, args.split, args.data_root, folder=folder, shape=model.image_shape)
         report |= {
@@ -564,8 +575,8 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _disentanglement(model, dataset: str, args: argparse.Namespace) -> dict[str, Any]:
-    """The five disentanglement metrics of ``model`` on a dataset with generative factors."""
+def _disentanglement(model, dataset: str, args: argparse.Namespace, metrics: list[str] | None) -> dict[str, Any]:
+    """The disentanglement metrics (all, or those named) of ``model`` on a dataset with generative factors."""
     from infogan.data import data_root
     from infogan.evaluation import check_factor_model, disentanglement
 
@@ -578,7 +589,13 @@ def _disentanglement(model, dataset: str, args: argparse.Namespace) -> dict[str,
         )
     data = source.factors(data_root(args.data_root))
     return disentanglement(
-        model, data, seed=args.seed, num_train=args.num_train, num_eval=args.num_eval, batch_size=args.group_size
+        model,
+        data,
+        seed=args.seed,
+        num_train=args.num_train,
+        num_eval=args.num_eval,
+        batch_size=args.group_size,
+        metrics=metrics,
     )
 
 
