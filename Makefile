@@ -1,6 +1,7 @@
 # Two commands do everything on a fresh machine:
 #   make mnist   train the MNIST preset, then write traversals and the evaluation (the main job)
 #   make test    create the environment and run the whole test suite (what CI runs)
+# make docs builds the documentation site (mkdocs.yml, docs/) into site/.
 # Offline, point the data at local MNIST files: make mnist INFOGAN_DATA_ROOT=../shared/data
 
 PYTHON ?= python3
@@ -12,7 +13,7 @@ SEED ?= 0
 # Tests and CI use the MNIST files beside the checkout when they are there.
 TEST_DATA_ROOT ?= $(if $(INFOGAN_DATA_ROOT),$(INFOGAN_DATA_ROOT),$(abspath ../shared/data))
 
-.PHONY: setup mnist baseline test test-fast lint clean
+.PHONY: setup mnist baseline test test-fast lint docs clean
 
 setup: $(VENV)/.installed
 
@@ -34,16 +35,20 @@ baseline: setup
 	$(BIN)/infogan traverse $(BASELINE) --all
 	$(BIN)/infogan evaluate $(BASELINE) --dataset mnist --split test > /dev/null
 
-test: setup
+test: setup docs
 	$(BIN)/ruff check .
 	INFOGAN_DATA_ROOT=$(TEST_DATA_ROOT) $(BIN)/python -m pytest --durations=15
 
 test-fast: setup
 	INFOGAN_DATA_ROOT=$(TEST_DATA_ROOT) $(BIN)/python -m pytest -m "not slow" --durations=15
 
+# --strict: a broken link, anchor or API reference fails the build (and so `make test`).
+docs: setup
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir site
+
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache site

@@ -177,7 +177,7 @@ def main() -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     dev = device()
     sys.path.insert(0, str(ROOT))
-    from infogan.dsprites import DSprites
+    from infogan.data.dsprites import DSprites
 
     DSprites.load(OUT / "data" / "dsprites")  # render and cache once, before the parallel runs read it
     variants = {"infogan": False, "infogan-cr": True}

@@ -17,9 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from infogan import __version__
-from infogan.batches import DATA_MODES
 from infogan.config import MAX_SEED, PAPER_OBJECTIVE, PRECISIONS, PRESET_NOTES, PRESETS, TrainConfig, preset
-from infogan.data import DATASETS, FOLDER_ONLY
+from infogan.data import DATA_MODES, DATASETS, dataset_names, folder_only
 from infogan.errors import InfoGANError, InfoGANWarning
 from infogan.networks import ARCHITECTURES
 
@@ -138,7 +137,7 @@ def _model_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _data_arguments(parser: argparse.ArgumentParser, *, dataset_default: str | None) -> None:
-    parser.add_argument("--dataset", default=dataset_default, help=f"a named dataset ({', '.join(DATASETS)})")
+    parser.add_argument("--dataset", default=dataset_default, help=f"a named dataset ({', '.join(dataset_names())})")
     parser.add_argument("--split", default="test", choices=["train", "test"], help="dataset split (test)")
     parser.add_argument("--data-root", help="dataset folder (default: $INFOGAN_DATA_ROOT or ~/.cache/infogan/data)")
 
@@ -197,7 +196,7 @@ _TRAIN_OPTIONS: dict[str, tuple[str, dict[str, Any]]] = {
     "cr_gap": ("--cr-gap", {"type": float, "help": "least difference of the codes a CR pair does not share (0)"}),
 }
 _NETWORK_OPTIONS: dict[str, tuple[str, dict[str, Any]]] = {
-    "arch": ("--arch", {"choices": list(ARCHITECTURES), "help": "networks: the paper's for a dataset, or dcgan"}),
+    "arch": ("--arch", {"choices": ARCHITECTURES, "help": "networks: the paper's for a dataset, or dcgan"}),
     "image_size": ("--image-size", {"type": _positive_int, "help": "dcgan networks: 32, 64 or 128 px"}),
     "channels": ("--channels", {"type": int, "choices": [1, 3], "help": "dcgan networks: 1 (grayscale) or 3 (RGB)"}),
 }
@@ -290,7 +289,7 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
 def _presets_epilog() -> str:
     lines = ["presets (infogan presets shows each one's layout):"]
     for name, config in PRESETS.items():
-        data = " --data FOLDER" if config.dataset in FOLDER_ONLY else ""
+        data = " --data FOLDER" if folder_only(config.dataset) else ""
         lines.append(f"  {name:<14} {PRESET_NOTES[name]}")
         lines.append(f"  {'':<14} infogan train --preset {name}{data} --out runs/{name}")
     return "\n".join(lines)
@@ -417,12 +416,10 @@ def _load_data(config: TrainConfig, split: str, args: argparse.Namespace, *, pro
 
 def _eval_data(config: TrainConfig, train, args: argparse.Namespace):
     """Labelled images to score the categorical codes on: the test split, or a folder's own images."""
-    from infogan.data import LABELLED
-
     if config.dataset == "folder":
         data = train if train.labels is not None else None
     else:
-        data = _load_data(config, "test", args) if config.dataset in LABELLED else None
+        data = _load_data(config, "test", args) if DATASETS.lookup(config.dataset).labelled else None
     return data.subset(EVAL_IMAGES, seed=config.seed) if data is not None else None
 
 
@@ -627,9 +624,14 @@ METRIC_FAMILIES = ("codes", "quality", "disentanglement")
 
 
 def _metric_families(text: str) -> tuple[str, ...]:
+    from infogan.metrics.disentanglement import DISENTANGLEMENT_METRICS
+
     names = tuple(dict.fromkeys(n.strip() for n in text.split(",") if n.strip()))
-    if not names or set(names) - set(METRIC_FAMILIES):
-        raise argparse.ArgumentTypeError(f"expected one or more of codes,quality,disentanglement, got {text!r}")
+    if not names or set(names) - {*METRIC_FAMILIES, *DISENTANGLEMENT_METRICS}:
+        raise argparse.ArgumentTypeError(
+            f"expected one or more of codes,quality,disentanglement, or disentanglement metrics "
+            f"({', '.join(DISENTANGLEMENT_METRICS)}), got {text!r}"
+        )
     return names
 
 
@@ -655,7 +657,8 @@ def _add_evaluate(commands: argparse._SubParsersAction) -> None:
         "--metrics",
         type=_metric_families,
         default=("codes", "quality"),
-        help="comma-separated: codes, quality, disentanglement (default: codes,quality)",
+        help="comma-separated: codes, quality, disentanglement (default: codes,quality); "
+        "or single disentanglement metrics such as mig,dci",
     )
     parser.add_argument(
         "--quality-samples", type=_two_or_more, default=10_000, help="generated and real images for FID/KID (10000)"
@@ -682,8 +685,11 @@ def _evaluate(args: argparse.Namespace) -> int:
     model = _load(args)
     name, folder = _evaluation_source(args)
     report: dict[str, Any] = {"model": str(args.model), "dataset": folder or name}
-    if "disentanglement" in args.metrics:
-        report["disentanglement"] = _disentanglement(model, name, args)
+    chosen = [metric for metric in args.metrics if metric not in METRIC_FAMILIES]  # single disentanglement metrics
+    if "disentanglement" in args.metrics or chosen:
+        report["disentanglement"] = _disentanglement(
+            model, name, args, None if "disentanglement" in args.metrics else chosen
+        )
     if {"codes", "quality"} & set(args.metrics):
         data = load_dataset(name, args.split, args.data_root, folder=folder, shape=model.image_shape)
         report |= {"split": args.split if folder is None else "all"}
@@ -711,20 +717,27 @@ def _quality(model, dataset: str, data, args: argparse.Namespace) -> dict[str, A
     return sample_quality(model, dataset, real=data, n=args.quality_samples, seed=args.seed)
 
 
-def _disentanglement(model, dataset: str, args: argparse.Namespace) -> dict[str, Any]:
-    """The five disentanglement metrics of ``model`` on a dataset with generative factors."""
+def _disentanglement(model, dataset: str, args: argparse.Namespace, metrics: list[str] | None) -> dict[str, Any]:
+    """The disentanglement metrics (all, or those named) of ``model`` on a dataset with generative factors."""
     from infogan.data import data_root
-    from infogan.dsprites import DSprites
     from infogan.evaluation import check_factor_model, disentanglement
 
     check_factor_model(model)  # before the data is rendered
-    if dataset != "dsprites":
+    source = DATASETS.get(dataset)
+    if source is None or source.factors is None:
+        named = " or ".join(name for name, entry in DATASETS.items() if entry.factors)
         raise InfoGANError(
-            f"{dataset} has no generative factors to score against: the disentanglement metrics need --dataset dsprites"
+            f"{dataset} has no generative factors to score against: the disentanglement metrics need --dataset {named}"
         )
-    data = DSprites.load(data_root(args.data_root) / "dsprites")
+    data = source.factors(data_root(args.data_root))
     return disentanglement(
-        model, data, seed=args.seed, num_train=args.num_train, num_eval=args.num_eval, batch_size=args.group_size
+        model,
+        data,
+        seed=args.seed,
+        num_train=args.num_train,
+        num_eval=args.num_eval,
+        batch_size=args.group_size,
+        metrics=metrics,
     )
 
 
@@ -988,7 +1001,7 @@ def _add_presets(commands: argparse._SubParsersAction) -> None:
 def _presets(args: argparse.Namespace) -> int:
     for name, config in PRESETS.items():
         latent, network = config.model.latent, config.model.network
-        data = " --data FOLDER" if config.dataset in FOLDER_ONLY else ""
+        data = " --data FOLDER" if folder_only(config.dataset) else ""
         print(f"{name}: {PRESET_NOTES[name]}")
         print(f"  networks  {network.arch}, images {'×'.join(map(str, network.image_shape))} (C×H×W)")
         print(

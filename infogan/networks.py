@@ -5,26 +5,52 @@ family for other image sizes, and InfoGAN-CR's pair classifier H."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from itertools import pairwise
 
 from torch import Tensor, nn
 
 from infogan.errors import InfoGANError
+from infogan.registry import Registry
 
-# Appendix C's networks, each fixed to its dataset's (channels, size). SVHN's Table 2 and
-# CelebA's Table 3 are the same networks; both names are kept so a checkpoint says which.
-# ``dsprites`` is InfoGAN-CR's network for dSprites, fixed the same way.
-PAPER_SHAPES = {
-    "mnist": (1, 28),
-    "svhn": (3, 32),
-    "celeba": (3, 32),
-    "faces": (1, 32),
-    "chairs": (1, 64),
-    "dsprites": (1, 64),
-}
-ARCHITECTURES = (*PAPER_SHAPES, "dcgan")
 DCGAN_SIZES = (32, 64, 128)
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """A family of networks: how G and D's body are built, and the image shapes they take.
+
+    Args:
+        generator: G from (input_dim, image_size, channels): latent vectors (B, input_dim) to
+            images (B, channels, image_size, image_size) in [0, 1].
+        body: D's (and Q's own) trunk from (image_size, in_channels): images to features
+            (B, features(image_size)).
+        features: the body's output width for an image size.
+        channels: the images' channels, by default (1 or 3).
+        image_size: the images' height and width, by default.
+        sizes: the image sizes the family can make; empty when its networks are fixed at
+            ``image_size`` and ``channels``.
+        q_hidden: width of Q's hidden layer; 0 makes Q's head one linear layer.
+        q_norm: batch norm in Q's hidden layer.
+    """
+
+    generator: Callable[[int, int, int], nn.Module]
+    body: Callable[[int, int], nn.Module]
+    features: Callable[[int], int]
+    channels: int
+    image_size: int
+    sizes: tuple[int, ...] = ()
+    q_hidden: int = 128
+    q_norm: bool = True
+
+
+ARCHITECTURES: Registry[Architecture] = Registry("architecture")
+
+
+def register_architecture(name: str, architecture: Architecture, *, replace: bool = False) -> Architecture:
+    """Make ``NetworkConfig(arch=name)`` (and ``--arch name``) build ``architecture``'s networks."""
+    return ARCHITECTURES.register(name, architecture, replace=replace)
 
 
 @dataclass(frozen=True)
@@ -35,7 +61,7 @@ class NetworkConfig:
         arch: ``mnist``, ``svhn``, ``celeba``, ``faces`` or ``chairs``: the paper's networks for
             that dataset, at its image size; ``dsprites``: InfoGAN-CR's networks for 64×64
             binary sprites; ``dcgan``: a DCGAN-style family for any ``image_size`` in 32, 64,
-            128 and 1 or 3 ``channels``.
+            128 and 1 or 3 ``channels``; or any name in :data:`ARCHITECTURES`.
         q_shares_body: Q is a head on D's body (the paper) rather than its own network of the
             same shape with separate weights.
         image_size: height and width; fixed by the paper's architectures, 64 by default for dcgan.
@@ -52,22 +78,26 @@ class NetworkConfig:
     spectral_norm: bool = False
 
     def __post_init__(self) -> None:
-        if self.arch not in ARCHITECTURES:
-            raise InfoGANError(f"unknown architecture {self.arch!r}; known: {', '.join(ARCHITECTURES)}")
-        channels, size = PAPER_SHAPES.get(self.arch, (3, 64))
-        if self.arch in PAPER_SHAPES and (self.image_size or size, self.channels or channels) != (size, channels):
+        architecture = ARCHITECTURES.lookup(self.arch)
+        channels, size = architecture.channels, architecture.image_size
+        if not architecture.sizes and (self.image_size or size, self.channels or channels) != (size, channels):
             raise InfoGANError(
-                f"the paper's {self.arch} networks are fixed at {size}×{size} with {channels} channel(s); "
+                f"the {self.arch} networks are fixed at {size}×{size} with {channels} channel(s); "
                 "use --arch dcgan for other sizes"
             )
         # Stored concretely so that a checkpoint or a resume compares like with like.
         object.__setattr__(self, "image_size", int(self.image_size or size))
         object.__setattr__(self, "channels", int(self.channels or channels))
-        if self.arch == "dcgan" and self.image_size not in DCGAN_SIZES:
-            sizes = ", ".join(map(str, DCGAN_SIZES))
-            raise InfoGANError(f"dcgan networks come in sizes {sizes}, not {self.image_size}")
+        if architecture.sizes and self.image_size not in architecture.sizes:
+            sizes = ", ".join(map(str, architecture.sizes))
+            raise InfoGANError(f"{self.arch} networks come in sizes {sizes}, not {self.image_size}")
         if self.channels not in (1, 3):
             raise InfoGANError(f"images have 1 (grayscale) or 3 (RGB) channels, not {self.channels}")
+
+    @property
+    def architecture(self) -> Architecture:
+        """The registered family that ``arch`` names."""
+        return ARCHITECTURES.lookup(self.arch)
 
     @property
     def image_shape(self) -> tuple[int, int, int]:
@@ -272,48 +302,89 @@ def q_head(features: int, outputs: int, hidden: int = 128, *, norm: bool = True)
     return nn.Sequential(*_fc(features, hidden, _leaky()), nn.Linear(hidden, outputs))
 
 
-def build_generator(config: NetworkConfig, input_dim: int) -> nn.Sequential:
+def dcgan_features(image_size: int) -> int:
+    """Width of the DCGAN body's flattened 4×4 output."""
+    return 16 * dcgan_widths(image_size)[-1]
+
+
+# ----- the architectures ----------------------------------------------------------------------
+# Appendix C's networks, each fixed to its dataset's (channels, size). SVHN's Table 2 and
+# CelebA's Table 3 are the same networks; both names are kept so a checkpoint says which.
+# ``dsprites`` is InfoGAN-CR's network for dSprites, fixed the same way.
+register_architecture(
+    "mnist",
+    Architecture(
+        generator=lambda dim, size, channels: mnist_generator(dim, base=size // 4),
+        body=lambda size, channels: mnist_body(base=size // 4, in_channels=channels),
+        features=lambda size: 1024,
+        channels=1,
+        image_size=28,
+    ),
+)
+register_architecture(
+    "svhn",
+    Architecture(
+        generator=lambda dim, size, channels: svhn_generator(dim),
+        body=dcgan_body,  # at 32×32 with 3 channels this is the paper's SVHN/CelebA discriminator
+        features=dcgan_features,
+        channels=3,
+        image_size=32,
+    ),
+)
+register_architecture("celeba", ARCHITECTURES["svhn"])
+# Table 4 is Table 1 at 32×32; in Faces and Chairs, Q and D differ only in their output units.
+register_architecture("faces", replace(ARCHITECTURES["mnist"], image_size=32, q_hidden=0))
+register_architecture(
+    "chairs",
+    Architecture(
+        generator=lambda dim, size, channels: chairs_generator(dim),
+        body=lambda size, channels: chairs_body(channels),
+        features=lambda size: 1024,
+        channels=1,
+        image_size=64,
+        q_hidden=0,
+    ),
+)
+register_architecture(
+    "dsprites",
+    Architecture(
+        generator=lambda dim, size, channels: dsprites_generator(dim),
+        body=lambda size, channels: dsprites_body(channels),
+        features=lambda size: DSPRITES_FEATURES,
+        channels=1,
+        image_size=64,
+        q_norm=False,  # InfoGAN-CR's Q head: FC 128, leaky ReLU 0.2, FC
+    ),
+)
+register_architecture(
+    "dcgan",
+    Architecture(
+        generator=dcgan_generator,
+        body=dcgan_body,
+        features=dcgan_features,
+        channels=3,
+        image_size=64,
+        sizes=DCGAN_SIZES,
+    ),
+)
+
+
+def build_generator(config: NetworkConfig, input_dim: int) -> nn.Module:
     """G for ``config``: latent vectors (B, input_dim) to images (B, C, H, W) in [0, 1]."""
-    if config.arch == "mnist":
-        return mnist_generator(input_dim)
-    if config.arch == "faces":
-        return mnist_generator(input_dim, base=8)  # Table 4 is Table 1 at 32×32
-    if config.arch in ("svhn", "celeba"):
-        return svhn_generator(input_dim)
-    if config.arch == "chairs":
-        return chairs_generator(input_dim)
-    if config.arch == "dsprites":
-        return dsprites_generator(input_dim)
-    return dcgan_generator(input_dim, config.image_size, config.channels)
+    return config.architecture.generator(input_dim, config.image_size, config.channels)
 
 
-def build_body(config: NetworkConfig, in_channels: int | None = None) -> nn.Sequential:
+def build_body(config: NetworkConfig, in_channels: int | None = None) -> nn.Module:
     """D's (or Q's own) trunk for ``config``: images to features (B, body_features(config)).
 
     ``in_channels`` overrides the image's channels (H reads two images stacked on channels).
     """
-    channels = in_channels or config.channels
-    if config.arch in ("mnist", "faces"):
-        return mnist_body(base=config.image_size // 4, in_channels=channels)
-    if config.arch == "chairs":
-        return chairs_body(channels)
-    if config.arch == "dsprites":
-        return dsprites_body(channels)
-    return dcgan_body(config.image_size, channels)
+    return config.architecture.body(config.image_size, in_channels or config.channels)
 
 
 def body_features(config: NetworkConfig) -> int:
     """Width of the body's output."""
-    if config.arch in ("mnist", "faces", "chairs"):
-        return 1024
-    if config.arch == "dsprites":
-        return DSPRITES_FEATURES
-    return 16 * dcgan_widths(config.image_size)[-1]
-
-
-def q_hidden(config: NetworkConfig) -> int:
-    """Width of Q's hidden layer; 0 where Q and D differ only in their output units (Faces, Chairs)."""
-    return 0 if config.arch in ("faces", "chairs") else 128
+    return config.architecture.features(config.image_size)
 
 
 def init_weights(module: nn.Module) -> None:
@@ -351,7 +422,8 @@ class InfoGANNetworks(nn.Module):
         self.body = build_body(config)
         self.d_head = nn.Linear(features, 1)
         self.q_body = None if config.q_shares_body else build_body(config)
-        self.q_head = q_head(features, q_output_dim, q_hidden(config), norm=config.arch != "dsprites")
+        architecture = config.architecture
+        self.q_head = q_head(features, q_output_dim, architecture.q_hidden, norm=architecture.q_norm)
         self.apply(init_weights)
         if config.spectral_norm:
             for module in (self.body, self.d_head, self.q_body):

@@ -27,9 +27,8 @@ from tqdm import tqdm
 
 from infogan import checkpoint, files, viz
 from infogan.augment import random_affine
-from infogan.batches import make_batches
 from infogan.config import TrainConfig, to_dict, train_config_from_dict
-from infogan.data import ImageDataset
+from infogan.data import ImageDataset, make_batches
 from infogan.distributed import World, barrier, mean_across
 from infogan.errors import InfoGANError, InfoGANWarning
 from infogan.evaluation import categorical_score, real_data_information

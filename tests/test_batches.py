@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 import torch
 
-from infogan.batches import StepBatchSampler, choose_mode, make_batches, memory_budget
 from infogan.data import EpochSampler, ImageDataset
+from infogan.data.batches import StepBatchSampler, choose_mode, make_batches, memory_budget
 from infogan.errors import InfoGANError
 
 CPU = torch.device("cpu")
@@ -55,7 +55,7 @@ def test_step_batch_sampler_yields_each_steps_indices():
 def test_worker_processes_reopen_a_memory_map_rather_than_copy_it(memmapped):
     import pickle
 
-    from infogan.batches import ImageRows
+    from infogan.data.batches import ImageRows
 
     rows = pickle.loads(pickle.dumps(ImageRows(memmapped)))
     assert rows.images is None  # only the file name travelled

@@ -404,7 +404,7 @@ def test_presets_and_train_help_list_every_preset(capsys):
 @pytest.fixture(scope="module")
 def tiny_dsprites():
     """DSprites.load answers with a tiny factor grid (1,536 sprites) instead of rendering 737,280."""
-    from infogan.dsprites import DSprites
+    from infogan.data.dsprites import DSprites
 
     tiny = DSprites.generate((3, 2, 4, 8, 8))
     with pytest.MonkeyPatch.context() as patch:

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from torch.testing import assert_close
 
-from infogan.dsprites import DSprites
+from infogan.data.dsprites import DSprites
 from infogan.errors import InfoGANError
 from infogan.metrics.disentanglement import (
     all_disentanglement_metrics,

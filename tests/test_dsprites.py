@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from torch.testing import assert_close
 
-from infogan import dsprites
-from infogan.dsprites import FACTOR_SIZES, DSprites, cache_path, factor_strides, factor_values, render
+from infogan.data import dsprites
+from infogan.data.dsprites import FACTOR_SIZES, DSprites, cache_path, factor_strides, factor_values, render
 from infogan.errors import InfoGANError
 
 SMALL = (3, 2, 5, 8, 6)  # a reduced grid: every factor still varies, renders in milliseconds

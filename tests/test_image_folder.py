@@ -6,9 +6,9 @@ import torch
 from datasets_on_disk import write_image_folder
 from PIL import Image
 
-from infogan import image_folder
+from infogan.data import image_folder
+from infogan.data.image_folder import load_image_folder, scan_folder
 from infogan.errors import InfoGANError
-from infogan.image_folder import load_image_folder, scan_folder
 
 
 @pytest.fixture(autouse=True)

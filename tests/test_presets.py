@@ -8,7 +8,7 @@ from datasets_on_disk import write_celeba, write_idx_dataset, write_image_folder
 
 from infogan.config import PRESETS, preset, to_dict, train_config_from_dict
 from infogan.data import load_dataset
-from infogan.dsprites import DSprites
+from infogan.data.dsprites import DSprites
 from infogan.training import Trainer
 
 

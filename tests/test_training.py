@@ -317,7 +317,7 @@ def test_no_selected_weights_without_evaluation(tiny_config, tiny_data, tmp_path
 # ----- InfoGAN-CR's contrastive regulariser -------------------------------------------------------
 @pytest.fixture(scope="module")
 def tiny_sprites():
-    from infogan.dsprites import DSprites
+    from infogan.data.dsprites import DSprites
 
     return DSprites.generate((3, 2, 4, 8, 8)).image_dataset()  # 1,536 sprites
 

@@ -5,7 +5,8 @@ BetaVAE (Higgins et al., 2017), FactorVAE (Kim & Mnih, 2018), MIG (Chen et al., 
 disentanglement_lib (Locatello et al., 2019) and with its default sample sizes. A metric
 takes any encoder ``encode(images) -> (N, d)`` (for InfoGAN: Q's continuous means and
 categorical probabilities) and any dataset that can draw factor classes and render them.
-Every function is deterministic under its ``seed``.
+Every function is deterministic under its ``seed``. Each family is one entry of the
+:data:`DISENTANGLEMENT_METRICS` registry, which :func:`all_disentanglement_metrics` runs.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from sklearn.metrics import mutual_info_score
 from sklearn.svm import LinearSVC
 
 from infogan.errors import InfoGANError
+from infogan.registry import Registry
 
 Encoder = Callable[[np.ndarray], np.ndarray]
 ENCODE_BATCH = 1024  # images per encoder call; bounds memory and does not change any score
@@ -337,6 +339,62 @@ def sap_score(
 
 
 # ----- all of them --------------------------------------------------------------------------
+class Metric(Protocol):
+    """A family of scores under the suite's shared sample sizes, each score named within the family."""
+
+    def __call__(
+        self, encode: Encoder, dataset: FactorDataset, *, seed: int, num_train: int, num_eval: int, batch_size: int
+    ) -> dict[str, float]:
+        """Scores such as ``{"score": 0.4}`` of ``encode``'s representation against ``dataset``'s factors."""
+        ...
+
+
+DISENTANGLEMENT_METRICS: Registry[Metric] = Registry("disentanglement metric")
+
+
+def register_metric(name: str, *, replace: bool = False) -> Callable[[Metric], Metric]:
+    """Decorator: run the metric as ``name`` in :func:`all_disentanglement_metrics` (and
+    ``infogan evaluate --metrics disentanglement`` or ``--metrics name``)."""
+
+    def add(metric: Metric) -> Metric:
+        return DISENTANGLEMENT_METRICS.register(name, metric, replace=replace)
+
+    return add
+
+
+@register_metric("beta_vae")
+def _beta_vae(encode: Encoder, dataset: FactorDataset, *, seed: int, num_train: int, num_eval: int, batch_size: int):
+    return beta_vae_score(encode, dataset, seed=seed, batch_size=batch_size, num_train=num_train, num_eval=num_eval)
+
+
+@register_metric("factor_vae")
+def _factor_vae(encode: Encoder, dataset: FactorDataset, *, seed: int, num_train: int, num_eval: int, batch_size: int):
+    return factor_vae_score(
+        encode,
+        dataset,
+        seed=seed,
+        batch_size=batch_size,
+        num_train=num_train,
+        num_eval=num_eval,
+        num_variance_estimate=num_train,
+    )
+
+
+@register_metric("mig")
+def _mig(encode: Encoder, dataset: FactorDataset, *, seed: int, num_train: int, num_eval: int, batch_size: int):
+    return mig_score(encode, dataset, seed=seed, num_train=num_train)
+
+
+@register_metric("dci")
+def _dci(encode: Encoder, dataset: FactorDataset, *, seed: int, num_train: int, num_eval: int, batch_size: int):
+    return dci_score(encode, dataset, seed=seed, num_train=num_train, num_test=num_eval)
+
+
+@register_metric("sap")
+def _sap(encode: Encoder, dataset: FactorDataset, *, seed: int, num_train: int, num_eval: int, batch_size: int):
+    return sap_score(encode, dataset, seed=seed, num_train=num_train, num_test=num_eval)
+
+
 def all_disentanglement_metrics(
     encode: Encoder,
     dataset: FactorDataset,
@@ -345,27 +403,15 @@ def all_disentanglement_metrics(
     num_train: int = 10_000,
     num_eval: int = 5_000,
     batch_size: int = 64,
+    metrics: Sequence[str] | None = None,
 ) -> dict[str, float]:
-    """Every score above under one seed, named ``family/score`` (``mig/score``, ``dci/completeness``).
+    """Every registered score under one seed, named ``family/score`` (``mig/score``, ``dci/completeness``).
 
     ``num_train`` and ``num_eval`` set every metric's training and evaluation draws (and
-    FactorVAE's variance estimate); the defaults are disentanglement_lib's.
+    FactorVAE's variance estimate); the defaults are disentanglement_lib's. ``metrics`` names
+    the families to run (default: all of :data:`DISENTANGLEMENT_METRICS`, in registration order).
     """
-    families = {
-        "beta_vae": beta_vae_score(
-            encode, dataset, seed=seed, batch_size=batch_size, num_train=num_train, num_eval=num_eval
-        ),
-        "factor_vae": factor_vae_score(
-            encode,
-            dataset,
-            seed=seed,
-            batch_size=batch_size,
-            num_train=num_train,
-            num_eval=num_eval,
-            num_variance_estimate=num_train,
-        ),
-        "mig": mig_score(encode, dataset, seed=seed, num_train=num_train),
-        "dci": dci_score(encode, dataset, seed=seed, num_train=num_train, num_test=num_eval),
-        "sap": sap_score(encode, dataset, seed=seed, num_train=num_train, num_test=num_eval),
-    }
+    sizes = {"seed": seed, "num_train": num_train, "num_eval": num_eval, "batch_size": batch_size}
+    names = list(DISENTANGLEMENT_METRICS) if metrics is None else metrics
+    families = {name: DISENTANGLEMENT_METRICS.lookup(name)(encode, dataset, **sizes) for name in names}
     return {f"{family}/{name}": value for family, scores in families.items() for name, value in scores.items()}

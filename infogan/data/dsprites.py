@@ -24,7 +24,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from infogan.data import ImageDataset, data_root
+from infogan.data.image_dataset import ImageDataset
+from infogan.data.root import data_root
 from infogan.errors import InfoGANError
 
 FACTOR_NAMES = ("shape", "scale", "orientation", "posX", "posY")

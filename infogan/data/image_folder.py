@@ -21,7 +21,9 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from infogan.data import IMAGE_SUFFIXES, ImageDataset, data_root, decode_image
+from infogan.data.image_dataset import ImageDataset
+from infogan.data.image_files import IMAGE_SUFFIXES, decode_image
+from infogan.data.root import data_root
 from infogan.errors import InfoGANError
 
 CACHE_ENV = "INFOGAN_CACHE_DIR"

@@ -1,6 +1,6 @@
 """Training batches for a step: indexed from one resident tensor, or streamed through a DataLoader.
 
-Both read the :class:`~infogan.data.EpochSampler`'s indices for the step, so a batch depends on
+Both read the :class:`~infogan.data.sampler.EpochSampler`'s indices for the step, so a batch depends on
 (seed, step) alone and a resumed run replays the batches of a straight one in either mode.
 Images stay uint8 until a batch is made float, on the training device.
 """
@@ -15,7 +15,8 @@ import torch
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-from infogan.data import EpochSampler, ImageDataset, as_float, take
+from infogan.data.image_dataset import ImageDataset, as_float, take
+from infogan.data.sampler import EpochSampler
 from infogan.errors import InfoGANError
 
 DATA_MODES = ("auto", "resident", "stream")
