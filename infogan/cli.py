@@ -936,9 +936,6 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
-_SERVE_PACKAGES = ("starlette", "uvicorn", "python_multipart")
-
-
 _SERVE_PACKAGES = ("starlette", "uvicorn", "h11", "python_multipart")
 
 
@@ -1095,8 +1092,6 @@ def build_parser() -> argparse.ArgumentParser:
         _add_name,
         _add_calibrate,
         _add_export,
-        _add_serve,
-        _add_presets,
         _add_serve,
         _add_presets,
         _add_info,
