@@ -363,7 +363,7 @@ def _train_in_world(args: argparse.Namespace, world) -> int:
         trainer.restore(run_dir)
         if trainer.step >= config.steps:
             raise InfoGANError(f"{run_dir} already reached step {trainer.step}; raise --steps to train further")
-    if world.is_main:
+    if world.is_main and (config.precision == "auto" or trainer.precision.warning):  # an explicit choice is as asked
         print(f"infogan: {trainer.precision.describe()}", file=sys.stderr)
     try:
         last = trainer.fit()

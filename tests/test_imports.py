@@ -30,7 +30,9 @@ def _imports(module: str, *, deferred: bool) -> set[str]:
     tree = ast.parse(MODULES[module].read_text())
     functions = [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)]
     inner = {id(n) for f in functions for n in ast.walk(f) if isinstance(n, ast.Import | ast.ImportFrom)}
-    statements = [n for n in ast.walk(tree) if isinstance(n, ast.Import | ast.ImportFrom)]
+    typing_only = [n for n in ast.walk(tree) if isinstance(n, ast.If) and ast.unparse(n.test) == "TYPE_CHECKING"]
+    hints = {id(n) for block in typing_only for n in ast.walk(block)}  # annotations only, never run
+    statements = [n for n in ast.walk(tree) if isinstance(n, ast.Import | ast.ImportFrom) and id(n) not in hints]
     return set().union(*(_targets(n) for n in statements if (id(n) in inner) == deferred)) - {module}
 
 

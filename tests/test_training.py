@@ -447,7 +447,7 @@ def test_iic_term_learns_from_real_images(tiny_config, tiny_data, tmp_path, reac
 
 
 def test_iic_off_leaves_the_step_unchanged(tiny_config, tiny_data, tmp_path):
-    trainer = _trainer(tiny_config, tmp_path, tiny_data)
+    trainer = _trainer(tiny_config.replace(iic=0.0), tmp_path, tiny_data)
     latents, fake = _fake_batch(trainer)
     assert not any(
         name.startswith("iic/")
