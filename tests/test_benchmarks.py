@@ -68,7 +68,7 @@ def test_without_native_bf16_its_ceiling_is_a_tiny_product_and_bf16_rows_are_lef
     assert products == [(torch.float32, 2048), (torch.bfloat16, bench.EMULATED_BF16_SIZE)]
     assert f"not native, {bench.EMULATED_BF16_SIZE}² product only" in bench.ceilings_line(ceilings)
     kept = bench.default_settings(bench.DEFAULT_SETTINGS, ceilings)
-    assert kept == ["fp32", "fp32+channels_last", "fp32+consistency", "fp32+default"]
+    assert kept == ["fp32", "fp32+channels_last", "fp32+consistency", "fp32+iic"]
     assert "bf16 settings left out (no native bfloat16 here)" in capsys.readouterr().out
     monkeypatch.setattr(bench, "native_bf16", lambda device: (True, "native"))
     assert bench.matmul_ceilings(512)["bf16_size"] == 512
