@@ -150,12 +150,19 @@ def _save(proto: onnx.ModelProto, meta: dict[str, Any], path: Path) -> Path:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private; a model to hand on is not
         onnx.save(proto, tmp)
         os.replace(tmp, path)
     except OSError as err:
         Path(tmp).unlink(missing_ok=True)
         raise InfoGANError(f"could not write {path}: {err.strerror or err}") from None
     return path
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def export_onnx(model: InfoGAN, out_dir: str | Path) -> list[Path]:

@@ -2,6 +2,7 @@
 onnxruntime-and-numpy snippet reads codes as InfoGAN.encode does."""
 
 import json
+import os
 import re
 import sys
 from pathlib import Path
@@ -86,6 +87,9 @@ def test_both_files_carry_the_layout_names_and_units(exported):
         assert c3["unit"]["property"] == "slant" and c3["unit"]["value"] == [-25.0, 0.0, 30.0]
         assert meta["generator"]["inputs"] == ["noise", "categories", "continuous"]
     assert sorted(p.name for p in exported.iterdir()) == [ENCODER_FILE, GENERATOR_FILE]  # no temporary files left
+    umask = os.umask(0)
+    os.umask(umask)
+    assert {p.stat().st_mode & 0o777 for p in exported.iterdir()} == {0o666 & ~umask}  # as open() would make them
 
 
 def _readme_snippet() -> str:
