@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import functools
+import itertools
 import json
 import sys
 import time
@@ -30,7 +31,7 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 from torch import Tensor, nn
 
-from infogan.data import ImageDataset, as_float, to_tensor
+from infogan.data import ImageDataset, as_float, load_dataset, to_tensor
 from infogan.errors import InfoGANError
 
 VERSION = 1  # bump when the architecture or the recipe changes; old files are then refused
@@ -104,22 +105,23 @@ def train_feature_net(train: ImageDataset, recipe: Recipe = Recipe(), *, max_ste
     if train.labels is None:
         raise InfoGANError("a feature net trains on labelled images; this dataset has none")
     images, labels = to_tensor(train.images), train.labels.long().cpu()
-    with _single_threaded(recipe.threads), torch.random.fork_rng(devices=[]):
+    with _thread_count(recipe.threads), torch.random.fork_rng(devices=[]):
         torch.manual_seed(recipe.seed)
         net = FeatureNet()
         optimizer = torch.optim.Adam(net.parameters(), lr=recipe.lr)
-        order = torch.Generator().manual_seed(recipe.seed)
-        steps = 0
-        for _ in range(recipe.epochs):
-            for batch in torch.randperm(len(images), generator=order).split(recipe.batch_size):
-                loss = nn.functional.cross_entropy(net(as_float(images[batch])), labels[batch])
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                steps += 1
-                if max_steps is not None and steps >= max_steps:
-                    return net.eval()
+        for batch in itertools.islice(_batch_order(len(images), recipe), max_steps):
+            loss = nn.functional.cross_entropy(net(as_float(images[batch])), labels[batch])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
     return net.eval()
+
+
+def _batch_order(n: int, recipe: Recipe) -> Iterator[Tensor]:
+    """The indices of every batch of every epoch, shuffled by a generator of their own."""
+    order = torch.Generator().manual_seed(recipe.seed)
+    for _ in range(recipe.epochs):
+        yield from torch.randperm(n, generator=order).split(recipe.batch_size)
 
 
 def accuracy(net: FeatureNet, data: ImageDataset) -> float:
@@ -130,7 +132,7 @@ def accuracy(net: FeatureNet, data: ImageDataset) -> float:
 
 
 @contextlib.contextmanager
-def _single_threaded(threads: int) -> Iterator[None]:
+def _thread_count(threads: int) -> Iterator[None]:
     """Train with a fixed thread count, then give the process its own back."""
     before = torch.get_num_threads()
     torch.set_num_threads(threads)
@@ -216,17 +218,15 @@ def features(net: FeatureNet, images: Tensor | np.ndarray) -> np.ndarray:
 # ----- retraining from the command line ------------------------------------------------------
 def retrain(dataset: str, root: str | None, out: Path, recipe: Recipe = Recipe()) -> dict[str, object]:
     """Train the dataset's feature net from its files, write it to ``out``, and report how it went."""
-    from infogan.data import load_dataset
-
     if dataset not in DATASETS:
         raise InfoGANError(f"feature nets train on {', '.join(DATASETS)}, not {dataset}")
     train, test = (load_dataset(dataset, split, root) for split in ("train", "test"))
-    started = time.perf_counter()
+    wall, cpu = time.perf_counter(), time.process_time()
     net = train_feature_net(train, recipe)
-    seconds = time.perf_counter() - started
+    seconds = {"train_s": round(time.perf_counter() - wall), "train_cpu_s": round(time.process_time() - cpu)}
     test_accuracy = accuracy(net, test)
     save_feature_net(net, out, dataset=dataset, recipe=recipe, test_accuracy=test_accuracy)
-    report: dict[str, object] = {"file": str(out), "test_accuracy": round(test_accuracy, 4), "train_s": round(seconds)}
+    report: dict[str, object] = {"file": str(out), "test_accuracy": round(test_accuracy, 4), **seconds}
     shipped = asset_path(dataset)
     if out.resolve() != shipped and shipped.is_file():
         reference = read_feature_net(shipped, dataset)[0].state_dict()
