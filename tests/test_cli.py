@@ -177,7 +177,7 @@ def test_evaluate(run_dir, tmp_path, mnist_root, capsys):
         (["traverse", "{run}", "--code", "c2", "--span", "nan", "nan"], "expected a finite number"),
         (["traverse", "{run}", "--code", "c2", "--span", "-1e300", "2"], "within ±1000"),
         # conflicts that let one flag win silently
-        (["train", "--resume", "{run}", "--preset", "svhn"], "was trained with other settings (model.latent"),
+        (["train", "--resume", "{run}", "--preset", "svhn"], "was trained with other settings (batch_size: run has 16"),
         (["train", "--epochs", "1", "--steps", "3", "--out", "{missing}/r"], "--steps or as --epochs, not both"),
         (["sample", "{run}", "--code", "c1=1", "--code", "c1=2"], "--code c1 was given 2 times"),
     ],
