@@ -1101,20 +1101,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    """The library's own warnings as one line each; others as Python prints them."""
-    if not issubclass(category, InfoGANWarning):
-        _python_show_warning(message, category, filename, lineno, file, line)
-        return
-    print(f"infogan: warning: {message}", file=file or sys.stderr)
+def _one_line_warnings(show: Any) -> Any:
+    """``warnings.showwarning`` that prints the library's own warnings as one line each, others as ``show`` does."""
 
+    def showwarning(message, category, filename, lineno, file=None, line=None) -> None:
+        if issubclass(category, InfoGANWarning):
+            print(f"infogan: warning: {message}", file=file or sys.stderr)
+        else:
+            show(message, category, filename, lineno, file, line)
 
-_python_show_warning = warnings.showwarning
+    return showwarning
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; user errors print one line on stderr and return a non-zero code."""
-    warnings.showwarning = _show_warning
+    previous, warnings.showwarning = warnings.showwarning, _one_line_warnings(warnings.showwarning)
     try:
         args = build_parser().parse_args(argv)
         return args.run(args)
@@ -1135,6 +1136,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_FAILURE
+    finally:
+        warnings.showwarning = previous
 
 
 if __name__ == "__main__":

@@ -181,7 +181,7 @@ def test_evaluate(run_dir, tmp_path, mnist_root, capsys):
         (["traverse", "{run}", "--code", "c2", "--span", "nan", "nan"], "expected a finite number"),
         (["traverse", "{run}", "--code", "c2", "--span", "-1e300", "2"], "within ±1000"),
         # conflicts that let one flag win silently
-        (["train", "--resume", "{run}", "--preset", "svhn"], "was trained with other settings ("),
+        (["train", "--resume", "{run}", "--preset", "svhn"], "was trained with other settings (batch_size: run has 16"),
         (["train", "--epochs", "1", "--steps", "3", "--out", "{missing}/r"], "--steps or as --epochs, not both"),
         (["sample", "{run}", "--code", "c1=1", "--code", "c1=2"], "--code c1 was given 2 times"),
     ],
@@ -235,6 +235,7 @@ def test_a_torn_last_metrics_line_does_not_block_a_resume(run_dir, mnist_root, t
     run = _copy_run(run_dir, tmp_path)
     with (run / "metrics.jsonl").open("a") as metrics:
         metrics.write('{"step": 13, "time": 17')  # what a full disk or a kill mid-line leaves
+    (run / "selected.safetensors").write_bytes(b"torn too")  # optional: ignored, with one warning line
     step = read_metadata(run / "checkpoint.safetensors")["step"]
     # --preset with --resume is checked against the run like any other option: this one matches it
     argv = ["train", "--resume", str(run), "--preset", "mnist", "--batch-size", "16", "--steps", str(step + 1)]
@@ -242,6 +243,8 @@ def test_a_torn_last_metrics_line_does_not_block_a_resume(run_dir, mnist_root, t
     assert main([*argv, "--no-progress", "--device", "cpu", "--eval-every", "0", "--log-every", "1"]) == 0
     records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in records if "loss/D" in r][-1] == step + 1
+    warned = [line for line in capsys.readouterr().err.splitlines() if "warning" in line]
+    assert len(warned) == 1 and warned[0].startswith(f"infogan: warning: ignoring {run / 'selected.safetensors'}")
 
 
 def test_a_config_json_claiming_other_sizes_is_refused_before_a_model_is_built(run_dir, tmp_path, capsys, monkeypatch):

@@ -25,7 +25,7 @@ def test_two_ranks_train_and_agree(tmp_path):
     result = json.loads((tmp_path / "result.json").read_text())
     assert result == {"world_size": 2, "weights_changed": True, "ranks_agree": True, "disjoint_batches": True}
     assert sorted(p.name for p in (tmp_path / "run").iterdir()) == [
-        ".lock",  # the run directory's lock (one writer at a time), held by rank 0
+        ".lock",  # rank 0's hold on the run directory
         "checkpoint.safetensors",
         "config.json",
         "metrics.jsonl",
