@@ -1,5 +1,5 @@
-"""ONNX export: both graphs match PyTorch in onnxruntime, carry the layout, and the README's
-onnxruntime-and-numpy snippet reads codes as InfoGAN.encode does."""
+"""ONNX export: both graphs match PyTorch in onnxruntime, carry the layout, and the
+onnxruntime-and-numpy snippet of docs/names-units.md reads codes as InfoGAN.encode does."""
 
 import json
 import os
@@ -18,7 +18,7 @@ from infogan.calibration import UnitMap
 from infogan.cli import main
 from infogan.export import ENCODER_FILE, GENERATOR_FILE, generator_inputs
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+DOCS_PAGE = Path(__file__).resolve().parents[1] / "docs" / "names-units.md"
 TOLERANCE = 1e-4
 NAMES = ["zero", "one", None, "three", "four", "five", "six", "seven", "eight", "nine"]
 
@@ -92,16 +92,16 @@ def test_both_files_carry_the_layout_names_and_units(exported):
     assert {p.stat().st_mode & 0o777 for p in exported.iterdir()} == {0o666 & ~umask}  # as open() would make them
 
 
-def _readme_snippet() -> str:
-    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.DOTALL)
+def _docs_snippet() -> str:
+    blocks = re.findall(r"```python\n(.*?)```", DOCS_PAGE.read_text(), flags=re.DOTALL)
     (snippet,) = [b for b in blocks if "def read_codes(" in b]
     assert "import torch" not in snippet and "infogan" not in snippet.replace('["infogan"]', "")
     return snippet
 
 
-def test_the_readmes_onnxruntime_snippet_reads_what_encode_reads(model, exported):
+def test_the_docs_onnxruntime_snippet_reads_what_encode_reads(model, exported):
     namespace: dict = {}
-    exec(compile(_readme_snippet(), "README.md", "exec"), namespace)
+    exec(compile(_docs_snippet(), str(DOCS_PAGE), "exec"), namespace)
     images = model.generate(3, seed=4)
     pixels = (images * 255).round().to(torch.uint8)  # what an image file holds
     for image in pixels:
