@@ -24,7 +24,7 @@ T0=$(date +%s)
 stamp() { echo "== $1 at +$(( $(date +%s) - T0 )) s"; }
 
 tta() {
-  # fp32 only by default: bf16 autocast was no faster on the H200 at these sizes (README, "On a GPU").
+  # fp32 only by default: bf16 autocast was no faster on the H200 at these sizes (docs/speed.md, "On a GPU").
   timeout "${TTA_TIMEOUT:-150}" $PY benchmarks/time_to_accuracy.py --device "$DEVICE" --settings ${TTA_SETTINGS:-fp32} \
     --steps "${TTA_STEPS:-5000}" --eval-every 100 --runs /tmp/tta --out "$OUT/tta_gpu.json"
 }

@@ -181,7 +181,7 @@ _LONG = {"steps": 20_000, "sample_every": 1000, "checkpoint_every": 1000, "eval_
 PAPER_OBJECTIVE: dict[str, Any] = {"consistency": 0.0, "info_reaches": "head", "iic": 0.0}
 PRESETS: dict[str, TrainConfig] = {
     # C.1: 62 uniform noise dims, one 10-way code, two continuous codes (λ_cont 0.1, the official code's);
-    # plus the label-free remedies chosen by the seed sweeps (README, "Results"): the categorical code
+    # plus the label-free remedies chosen by the seed sweeps (docs/results.md): the categorical code
     # must survive small warps of the fakes, and the information loss reaches D's body. IIC on real
     # images (`--iic 4 --iic-warp 1.5`) is not in it: at 1,500 steps 2 of 5 seeds reached 98.5% but 3
     # kept a merge (88-90%). `--paper-objective` is the paper's objective alone.

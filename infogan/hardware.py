@@ -4,7 +4,7 @@ bfloat16 autocast pays only where the hardware runs it natively: on a CPU withou
 or AMX (AVX2 only, say) a bf16 matrix product is emulated, and training at batch 64 ran 18×
 slower than fp32 (6.6 against 116 images/s on a Zen 3 EPYC; issue 14). So ``auto`` picks bf16
 only where the hardware is native and bf16's accuracy over seeds has been checked on that kind
-of device (README, "Precision: auto"), and fp32 everywhere else.
+of device (docs/speed.md, "Precision: auto"), and fp32 everywhere else.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import torch
 
 # The one switch of the rule: the device kinds on which an accuracy check over seeds showed
 # that bf16 autocast trains as well as fp32. ``auto`` picks bf16 only where this says True AND
-# the hardware is native. Flip an entry once the multi-seed check is in the README's
+# the hardware is native. Flip an entry once the multi-seed check is in docs/speed.md,
 # "Precision: auto" section; a kind not listed (mps, xpu...) always gets fp32.
 BF16_ACCURACY_CHECKED: dict[str, bool] = {"cpu": False, "cuda": False}
 

@@ -257,7 +257,7 @@ class Trainer:
     def _adam(self, params, **options) -> torch.optim.Adam:
         # The fused kernel makes one pass over each parameter where foreach makes about ten: with
         # 13 M parameters, bf16 training at batch 64 went from 1.6-1.9x to 2.3x the reference
-        # loop on the 2-core CPU (benchmarks/bench.py; README, "Speed settings and benchmarks").
+        # loop on the 2-core CPU (benchmarks/bench.py; docs/speed.md).
         fused = self.device.type in ("cpu", "cuda")
         return torch.optim.Adam(
             params, betas=self.config.betas, fused=fused or None, foreach=None if fused else True, **options
@@ -625,7 +625,7 @@ class Trainer:
         """Keep the weights where the first categorical code's label-free score is highest so far.
 
         Q's mutual information with unlabelled training images peaks near the best test accuracy
-        within a run (README, "Unsupervised model selection"), and choosing by it uses no labels.
+        within a run (docs/results.md, "Unsupervised model selection"), and choosing by it uses no labels.
         """
         name = next((code.name for code in self.spec.codes if code.kind == "categorical"), None)
         if name is None or scores[f"eval/{name}_real_mi"] <= self._selected_score:

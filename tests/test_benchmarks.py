@@ -1,4 +1,4 @@
-"""The benchmark and profile scripts: tiny real runs that print and write what the README reports."""
+"""The benchmark and profile scripts: tiny real runs that print and write what docs/speed.md reports."""
 
 import json
 import sys

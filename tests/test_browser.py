@@ -3,7 +3,7 @@
 Uses Debian's ``chromium`` (``apt-get install -y chromium``; CI installs it) through the
 ``playwright`` Python client; ``playwright install`` is never needed. The page is served by
 uvicorn on a free loopback port. With ``INFOGAN_EXPLORER_MODEL=RUN_OR_CKPT`` the test drives
-that model and writes the README's screenshot, docs/explorer.png; otherwise it drives a random
+that model and writes the explorer page's screenshot, docs/explorer.png; otherwise it drives a random
 model and keeps its screenshot in pytest's temporary folder.
 """
 
