@@ -57,10 +57,17 @@ GOOD = [0.99, 0.985, 0.988, 0.981, 0.995]  # median 98.8%, worst 98.1%
         (GOOD, {}, set()),
         ([0.99, 0.985, 0.988, 0.979, 0.995], {}, {"worst seed"}),
         ([0.99, 0.984, 0.982, 0.981, 0.995], {}, {"median accuracy"}),
-        (GOOD, {"mi": 2.279}, {"min L_I(c1), nats"}),  # just under 0.99 ln 10 = 2.2796
+        (GOOD, {"mi": 2.2795}, {"min L_I(c1), nats"}),  # 0.99 ln 10 = 2.27956: just under it
+        (GOOD, {"mi": float("nan")}, {"min L_I(c1), nats"}),  # a NaN never meets a bound
         (GOOD, {"shares": [0.99] * 9 + [0.949]}, {"every digit in its matched class, every seed"}),
         (GOOD, {"to_95": 64_128}, {"median images to 95%"}),
         (GOOD, {"to_95": None}, {"median images to 95%"}),  # never reached: slower than any number
+        # Each bound itself meets its criterion, so the cases above and these pin every bound from both sides.
+        ([0.99, 0.985, 0.985, 0.981, 0.995], {}, set()),  # median exactly 98.5%
+        ([0.99, 0.985, 0.988, 0.98, 0.995], {}, set()),  # worst exactly 98.0%
+        (GOOD, {"mi": 2.2796}, set()),  # just over 0.99 ln 10
+        (GOOD, {"shares": [0.99] * 9 + [0.95]}, set()),
+        (GOOD, {"to_95": 64_000}, set()),
     ],
 )
 def test_the_verdict_names_each_missed_criterion(sweep, accuracies, changes, missed):
