@@ -439,14 +439,18 @@ class InfoGANNetworks(nn.Module):
         own_body = list(self.q_body.parameters()) if self.q_body is not None else []
         return [*own_body, *self.q_head.parameters()]
 
-    def q_logits_of(self, images: Tensor) -> Tensor:
+    def q_logits_of(self, images: Tensor, *, detach_body: bool = False) -> Tensor:
         """Q's raw output for images with no D features at hand (runs the shared body if Q uses it)."""
-        return self.q_logits(images, self.body(images) if self.q_body is None else None)
+        return self.q_logits(images, self.body(images) if self.q_body is None else None, detach_body=detach_body)
 
-    def q_logits(self, images: Tensor, body_features: Tensor | None) -> Tensor:
-        """Q's raw output (B, q_output_dim), reusing D's features when Q shares the body."""
-        features = body_features if self.q_body is None else self.q_body(images)
-        return self.q_head(features)
+    def q_logits(self, images: Tensor, body_features: Tensor | None, *, detach_body: bool = False) -> Tensor:
+        """Q's raw output (B, q_output_dim), reusing D's features when Q shares the body.
+
+        ``detach_body``: Q's loss trains Q's head only, not the body it shares with D.
+        """
+        if self.q_body is not None:
+            return self.q_head(self.q_body(images))
+        return self.q_head(body_features.detach() if detach_body else body_features)
 
     def discriminate(self, images: Tensor) -> tuple[Tensor, Tensor]:
         """D's logit (B,) and the body features (B, F) that Q may share."""

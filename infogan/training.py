@@ -1,9 +1,8 @@
 """Training: one step of the InfoGAN game, the loop around it, snapshots and resume.
 
-Objective (Chen et al., 2016, Eq. 6): min_{G,Q} max_D V(D, G) - λ L_I(G, Q). One step
-updates D (and Q, on detached fakes) and then G, with the same fake batch. With InfoGAN-CR's
-contrastive regulariser (Lin et al., 2020) a pair classifier H also learns, between the two,
-which code a pair of fakes shares, and G's loss adds cr_weight × H's cross-entropy.
+One step samples latents, generates fakes, updates D (and Q, on detached fakes), then InfoGAN-CR's
+pair classifier H (with the contrastive regulariser, from its start), then G, with the same fake
+batch; the losses are :class:`infogan.objective.Objective`'s.
 """
 
 from __future__ import annotations
@@ -20,13 +19,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from infogan import checkpoint, files, viz
-from infogan.augment import random_affine
 from infogan.config import TrainConfig, to_dict, train_config_from_dict
 from infogan.data import ImageDataset, make_batches
 from infogan.distributed import World, barrier, mean_across
@@ -34,9 +31,9 @@ from infogan.errors import InfoGANError, InfoGANWarning
 from infogan.evaluation import categorical_score, real_data_information
 from infogan.hardware import PrecisionChoice, choose_precision, keep_freed_memory
 from infogan.latent import LatentBatch, QReading
-from infogan.losses import discriminator_loss, generator_loss, paired_cluster_information
 from infogan.model import InfoGAN, check_stored_weights
-from infogan.networks import InfoGANNetworks, build_pair_classifier
+from infogan.networks import build_pair_classifier
+from infogan.objective import ContrastivePairs, Objective, discriminator_pass
 from infogan.reporting import Reporter
 
 CONFIG_NAME = "config.json"
@@ -44,29 +41,6 @@ CONFIG_NAME = "config.json"
 RESOLVED_KEY = "resolved"
 PAIR_CLASSIFIER_PREFIX = "cr."  # H's weights in the checkpoint, beside the model's "model."
 SELECTION_IMAGES = 5000
-
-
-@dataclass(frozen=True)
-class StepLosses:
-    """The two parts of one player's objective, and scalars to log."""
-
-    gan: Tensor
-    info: Tensor | None
-    scalars: dict[str, Tensor]
-    real_reading: QReading | None = None  # Q on the real batch, when the IIC term or a learned prior needs it
-
-    @property
-    def total(self) -> Tensor:
-        """GAN loss plus information loss (λ is inside the latter)."""
-        return self.gan if self.info is None else self.gan + self.info
-
-
-@dataclass(frozen=True)
-class ContrastivePairs:
-    """Fakes paired for H: two images stacked on channels (B, 2C, H, W) and the code they share (B,)."""
-
-    images: Tensor
-    shared: Tensor
 
 
 class TrainingDiverged(InfoGANError):
@@ -115,54 +89,9 @@ class RunningMeans:
         return not self.sums or bool(torch.isfinite(torch.stack(list(self.sums.values()))).all())
 
 
-def _sum(first: Tensor, second: Tensor | None) -> Tensor:
-    return first if second is None else first + second
-
-
 def _finite_everywhere(local: bool, world: World) -> bool:
     """True only if ``local`` holds on every rank, so that all ranks stop together."""
     return bool(mean_across(torch.tensor(float(local)), world) == 1.0)
-
-
-class DiscriminatorPass(nn.Module):
-    """D and Q on a real and a fake batch in one forward, so that DDP syncs one backward."""
-
-    def __init__(self, nets: InfoGANNetworks, *, info_reaches_body: bool) -> None:
-        super().__init__()
-        # Only D's and Q's parts are registered: G's weights get no gradient in D's step.
-        self.body, self.d_head, self.q_body, self.q_head = nets.body, nets.d_head, nets.q_body, nets.q_head
-        self.info_reaches_body = info_reaches_body
-
-    def forward(
-        self,
-        real: Tensor,
-        fake: Tensor,
-        warped: Tensor | None = None,
-        real_warped: Tensor | None = None,
-        read_real: bool = False,
-    ) -> tuple[Tensor, Tensor, Tensor, Tensor | None, Tensor | None, Tensor | None]:
-        """Real and fake logits (B,), Q's raw output on the fakes (B, q_output_dim), on ``warped``
-        fakes (the consistency option), on the real images (with ``read_real`` or
-        ``real_warped``) and on ``real_warped`` (the IIC option); None where not asked for."""
-        real_features = self.body(real)
-        real_logits = self.d_head(real_features).squeeze(1)
-        features = self.body(fake)
-        fake_logits = self.d_head(features).squeeze(1)
-        q_output = self._q(fake, features)
-        q_warped = None if warped is None else self._q(warped, self._shared_features(warped))
-        q_real = self._q(real, real_features) if read_real or real_warped is not None else None
-        q_real_warped = None if real_warped is None else self._q(real_warped, self._shared_features(real_warped))
-        return real_logits, fake_logits, q_output, q_warped, q_real, q_real_warped
-
-    def _shared_features(self, images: Tensor) -> Tensor | None:
-        """D's body features of ``images`` when Q shares the body (Q with its own body needs none)."""
-        return None if self.q_body is not None else self.body(images)
-
-    def _q(self, images: Tensor, features: Tensor | None) -> Tensor:
-        if self.q_body is not None:
-            return self.q_head(self.q_body(images))
-        # 'body' lets the information loss shape D's shared body, as the official code does.
-        return self.q_head(features if self.info_reaches_body else features.detach())
 
 
 class Trainer:
@@ -225,7 +154,8 @@ class Trainer:
         self.sampler = self.batches.sampler
         self.latent_rng = torch.Generator(device=device)
         self.pair_classifier, self._h_pass = self._pair_classifier()
-        self._d_pass, self._g_pass = self._parallel_passes()
+        d_pass, self._g_pass = self._parallel_passes()
+        self.objective = Objective(config, self.nets, self.spec, d_pass=d_pass, pair_classifier=self.pair_classifier)
         self.opt_d, self.opt_g = self._optimizers()
         self.opt_h = self._pair_classifier_optimizer()
         self.step = 0
@@ -289,8 +219,7 @@ class Trainer:
         return named | ({"h": self.opt_h} if self.opt_h is not None else {})
 
     def _parallel_passes(self) -> tuple[nn.Module, nn.Module]:
-        info_reaches_body = self.config.info_reaches == "body" and not self.config.plain_gan
-        d_pass = DiscriminatorPass(self.nets, info_reaches_body=info_reaches_body)
+        d_pass: nn.Module = discriminator_pass(self.config, self.nets)
         g_pass: nn.Module = self.nets.generator
         if not self.world.active:
             return d_pass, g_pass
@@ -313,135 +242,47 @@ class Trainer:
         return self.spec.sample(batch_size, generator=self.latent_rng, prior=self.nets.category_prior)
 
     def train_step(self, real: Tensor) -> dict[str, Tensor]:
-        """One D/Q update, one H update (with CR, from its start), then one G update; returns
-        detached scalars (no host sync)."""
-        batch = real.shape[0]
-        latents = self.latents(self.step, batch)
-        if not self.contrastive_weight():
-            with self._autocast():
-                fake = self._g_pass(self.spec.generator_input(latents))  # (B, C, H, W)
-            pairs = None
-        else:  # one forward for the fakes and both sides of the pairs (one DDP pass, shared BN statistics)
-            first, second, shared = self.spec.contrastive_pairs(
-                batch, generator=self.latent_rng, gap=self.config.cr_gap, share_noise=self.config.cr_share_noise
-            )
-            with self._autocast():
-                images = self._g_pass(self.spec.generator_input(LatentBatch.concat([latents, first, second])))
-            fake, left, right = images.split(batch)
-            pairs = ContrastivePairs(torch.cat([left, right], dim=1), shared)  # (B, 2C, H, W)
-        d_scalars = self._discriminator_step(real, fake.detach(), latents)
-        h_scalars = self._pair_classifier_step(ContrastivePairs(pairs.images.detach(), pairs.shared)) if pairs else {}
-        g_scalars = self._generator_step(fake, latents, pairs)
-        return d_scalars | h_scalars | g_scalars
-
-    def contrastive_weight(self, step: int | None = None) -> float:
-        """The contrastive regulariser's weight at ``step`` (default: the current one): 0 before
-        ``cr_start``, then ``cr_weight``. InfoGAN-CR's dSprites run switches it on once, late
-        (step 288,000 of 322,560), with a fresh H; H here first trains at that step too."""
-        step = self.step if step is None else step
-        return self.config.cr_weight if step >= self.config.cr_start else 0.0
-
-    def contrastive_loss(self, pairs: ContrastivePairs, classifier: nn.Module | None = None) -> tuple[Tensor, Tensor]:
-        """H's cross-entropy at naming the code a pair shares (Lin et al., 2020), and its accuracy."""
-        logits = (classifier or self.pair_classifier)(pairs.images).float()  # (B, n_continuous)
-        accuracy = (logits.argmax(dim=1) == pairs.shared).float().mean()
-        return F.cross_entropy(logits, pairs.shared), accuracy
-
-    def _pair_classifier_step(self, pairs: ContrastivePairs) -> dict[str, Tensor]:
+        """Sample latents, fake = G, one D/Q update, one H update (with CR, from its start), then one
+        G update; returns detached scalars (no host sync)."""
+        objective, now = self.objective, {"step": self.step, "generator": self.latent_rng}
+        latents = self.latents(self.step, real.shape[0])
+        fake, pairs = self._generate(latents)
         with self._autocast():
-            loss, accuracy = self.contrastive_loss(pairs, self._h_pass)
-        self.opt_h.zero_grad(set_to_none=True)
+            d_losses = objective.discriminator_losses(real, fake.detach(), latents, **now)
+        self._update(self.opt_d, d_losses.total)
+        self._update_prior(d_losses.real_reading)
+        scalars = {"loss/D": d_losses.gan, "loss/info": d_losses.info, **d_losses.scalars}
+        if pairs is not None:
+            with self._autocast():
+                h_loss, h_accuracy = objective.contrastive_loss(pairs.detached(), self._h_pass)
+            self._update(self.opt_h, h_loss)
+            scalars |= {"loss/cr": h_loss, "cr/accuracy": h_accuracy}
+        with objective.only_generator_learns():
+            with self._autocast():
+                g_losses = objective.generator_losses(fake, latents, pairs, **now)
+            self._update(self.opt_g, g_losses.total)
+        return scalars | {"loss/G": g_losses.gan}
+
+    def _generate(self, latents: LatentBatch) -> tuple[Tensor, ContrastivePairs | None]:
+        """G's fakes (B, C, H, W) and, once the contrastive regulariser is on, InfoGAN-CR's pairs:
+        one forward for both (one DDP pass, shared BN statistics)."""
+        batch = latents.batch_size
+        if not self.objective.contrastive_weight(self.step):
+            with self._autocast():
+                return self._g_pass(self.spec.generator_input(latents)), None
+        first, second, shared = self.spec.contrastive_pairs(
+            batch, generator=self.latent_rng, gap=self.config.cr_gap, share_noise=self.config.cr_share_noise
+        )
+        with self._autocast():
+            images = self._g_pass(self.spec.generator_input(LatentBatch.concat([latents, first, second])))
+        fake, left, right = images.split(batch)
+        return fake, ContrastivePairs(torch.cat([left, right], dim=1), shared)  # (B, 2C, H, W)
+
+    @staticmethod
+    def _update(optimizer: torch.optim.Optimizer, loss: Tensor) -> None:
+        optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        self.opt_h.step()
-        return {"loss/cr": loss, "cr/accuracy": accuracy}
-
-    def instance_noise_sigma(self) -> float:
-        """σ of the instance noise at the current step: linear decay from its setting to 0."""
-        return self.config.instance_noise * max(0.0, 1.0 - self.step / self.config.steps)
-
-    def _as_seen_by_d(self, images: Tensor) -> Tensor:
-        """Images with this step's instance noise, drawn from the step-seeded latent stream."""
-        sigma = self.instance_noise_sigma()
-        if sigma == 0:
-            return images
-        noise = torch.randn(images.shape, generator=self.latent_rng, device=images.device, dtype=images.dtype)
-        return images + sigma * noise
-
-    def _warped(self, fake: Tensor) -> Tensor | None:
-        """The fakes under small random warps, for the consistency term (None when it is off)."""
-        if self.config.consistency == 0 or not self.spec.categorical:
-            return None  # the term reads categorical codes only
-        return random_affine(fake, self.latent_rng)
-
-    def _consistency_loss(self, q_warped: Tensor | None, latents: LatentBatch) -> Tensor | None:
-        """consistency × the categorical NLLs of Q's reading of the warped fakes."""
-        if q_warped is None:
-            return None
-        terms = self.spec.information_terms(self.spec.read_q(q_warped), latents)
-        return self.config.consistency * torch.stack(terms.categorical_nll).sum()
-
-    def discriminator_losses(self, real: Tensor, fake: Tensor, latents: LatentBatch) -> StepLosses:
-        """D's GAN loss and Q's information loss on detached fakes (without stepping)."""
-        real, fake = self._as_seen_by_d(real), self._as_seen_by_d(fake)
-        warped = self._warped(fake)
-        learned_prior = self.nets.category_prior is not None
-        outputs = self._d_pass(real, fake, warped, self._real_warped(real), learned_prior)
-        real_logits, fake_logits, q_output, q_warped, q_real, q_real_warped = outputs
-        gan = discriminator_loss(real_logits, fake_logits, real_target=1.0 - self.config.label_smoothing)
-        terms = self.spec.information_terms(self.spec.read_q(q_output), latents)
-        bounds = self.spec.mutual_information_bounds(terms, self.nets.category_prior)
-        scalars = {f"mi/{k}": v for k, v in bounds.items()}
-        scalars |= {"D/real": real_logits.sigmoid().mean(), "D/fake": fake_logits.sigmoid().mean()}
-        info = _sum(self.spec.information_loss(terms), self._consistency_loss(q_warped, latents))
-        if q_real_warped is not None:
-            pair_information = self._real_pair_information(q_real, q_real_warped)
-            scalars |= {f"iic/{name}": value for name, value in pair_information.items()}
-            info = info - self.config.iic * torch.stack(list(pair_information.values())).sum()
-        real_reading = None if q_real is None else self.spec.read_q(q_real)
-        return StepLosses(gan, info, scalars, real_reading)
-
-    def _real_warped(self, real: Tensor) -> Tensor | None:
-        """Real images under random warps, for the IIC term (None when it is off)."""
-        if self.config.iic == 0 or not self.spec.categorical:
-            return None
-        return random_affine(real, self.latent_rng, strength=self.config.iic_warp)
-
-    def _real_pair_information(self, q_real: Tensor, q_real_warped: Tensor) -> dict[str, Tensor]:
-        """Per categorical code, I(c; c') between Q's readings of real images and of their warped
-        copies (IIC, Ji et al., 2019): Q learns from real images to sort them into balanced
-        classes that survive a warp, and G's codes follow Q's classes through L_I."""
-        clean, warped = self.spec.read_q(q_real), self.spec.read_q(q_real_warped)
-        codes = [code for code in self.spec.codes if code.kind == "categorical"]
-        return {
-            code.name: paired_cluster_information(a.float().softmax(dim=1), b.float().softmax(dim=1))
-            for code, a, b in zip(codes, clean.logits, warped.logits, strict=True)
-        }
-
-    def generator_losses(self, fake: Tensor, latents: LatentBatch, pairs: ContrastivePairs | None = None) -> StepLosses:
-        """G's non-saturating loss and, unless plain GAN, its information loss (Eq. 6); with
-        ``pairs``, plus the contrastive term: G helps H name the shared code (it minimises the
-        same cross-entropy as H, Lin et al., 2020)."""
-        # D, Q and H are frozen here, so they run outside DDP: only G's gradients need syncing.
-        contrastive = self.contrastive_weight() * self.contrastive_loss(pairs)[0] if pairs is not None else None
-        fake = self._as_seen_by_d(fake)
-        fake_logits, features = self.nets.discriminate(fake)
-        if self.config.plain_gan:
-            return StepLosses(generator_loss(fake_logits), contrastive, {})
-        reading = self.spec.read_q(self.nets.q_logits(fake, features))
-        info = self.spec.information_loss(self.spec.information_terms(reading, latents))
-        warped = self._warped(fake)
-        if warped is not None:
-            info = _sum(info, self._consistency_loss(self.nets.q_logits_of(warped), latents))
-        return StepLosses(generator_loss(fake_logits), info if contrastive is None else info + contrastive, {})
-
-    def _discriminator_step(self, real: Tensor, fake: Tensor, latents: LatentBatch) -> dict[str, Tensor]:
-        with self._autocast():
-            losses = self.discriminator_losses(real, fake, latents)
-        self.opt_d.zero_grad(set_to_none=True)
-        losses.total.backward()
-        self.opt_d.step()
-        self._update_prior(losses.real_reading)
-        return {"loss/D": losses.gan, "loss/info": losses.info, **losses.scalars}
+        optimizer.step()
 
     @torch.no_grad()
     def _update_prior(self, real_reading: QReading | None) -> None:
@@ -451,25 +292,6 @@ class Trainer:
         if prior is None or real_reading is None:
             return
         prior.copy_(mean_across(self.spec.updated_prior(prior, real_reading), self.world))
-
-    def _generator_step(
-        self, fake: Tensor, latents: LatentBatch, pairs: ContrastivePairs | None = None
-    ) -> dict[str, Tensor]:
-        frozen = [*self.nets.discriminator_parameters(), *self.nets.q_parameters()]
-        if self.pair_classifier is not None:
-            frozen += list(self.pair_classifier.parameters())
-        for p in frozen:  # G's loss flows through D, Q and H but must not accumulate their grads
-            p.requires_grad_(False)
-        try:
-            with self._autocast():
-                losses = self.generator_losses(fake, latents, pairs)
-            self.opt_g.zero_grad(set_to_none=True)
-            losses.total.backward()
-            self.opt_g.step()
-        finally:
-            for p in frozen:
-                p.requires_grad_(True)
-        return {"loss/G": losses.gan}
 
     # ----- the loop ---------------------------------------------------------------------------
     def fit(self) -> dict[str, float]:

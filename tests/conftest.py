@@ -45,6 +45,22 @@ def tiny_data():
     return ImageDataset(images, torch.arange(32) % 4)
 
 
+@pytest.fixture(scope="module")
+def tiny_sprites():
+    """1,536 procedural dSprites images, for InfoGAN-CR's runs."""
+    from infogan.data.dsprites import DSprites
+
+    return DSprites.generate((3, 2, 4, 8, 8)).image_dataset()
+
+
+@pytest.fixture
+def cr_config():
+    """The dSprites preset with InfoGAN-CR's contrastive regulariser on from step 2 of 4."""
+    return preset("dsprites").replace(
+        steps=4, batch_size=8, log_every=1, sample_every=4, checkpoint_every=2, cr_weight=2.0, cr_start=2
+    )
+
+
 @pytest.fixture(scope="session")
 def mnist_root() -> Path:
     """Where the real MNIST files are: $INFOGAN_DATA_ROOT, else ../shared/data beside the repo."""
