@@ -27,9 +27,11 @@ class Option:
 
     Args:
         help: the CLI's help text.
-        low, high: inclusive bounds; above, below: exclusive ones. They apply to every element of a
-            tuple value, and a float must also be finite. ``None`` values (the architecture's own
-            size, say) are not checked.
+        low: the least value allowed. Every bound applies to each element of a tuple value, a float
+            must also be finite, and ``None`` (the architecture's own size, say) is not checked.
+        high: the largest value allowed.
+        above: a value the setting must exceed.
+        below: a value the setting must stay under.
         choices: the allowed values (any collection, such as a registry).
         parse: the CLI's argparse type; by default the type of the field's default.
         error: the message for a refused value (``{value}`` in it is filled in); by default one
