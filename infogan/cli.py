@@ -17,10 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from infogan import __version__
-from infogan.config import MAX_SEED, PAPER_OBJECTIVE, PRECISIONS, PRESET_NOTES, PRESETS, TrainConfig, preset
+from infogan.config import PAPER_OBJECTIVE, PRESET_NOTES, PRESETS, TrainConfig, preset
 from infogan.data import DATA_MODES, DATASETS, dataset_names, folder_only
 from infogan.errors import InfoGANError, InfoGANWarning
-from infogan.networks import ARCHITECTURES
+from infogan.latent import LatentSpec
+from infogan.networks import NetworkConfig
+from infogan.options import declared
 
 EXIT_USAGE, EXIT_FAILURE, EXIT_INTERRUPTED = 2, 1, 130
 MAX_SAMPLES = 1024  # images in one `sample` grid (32 × 32)
@@ -71,14 +73,6 @@ def _unit_request(text: str) -> tuple[str, float]:
         raise argparse.ArgumentTypeError(f"expected PROPERTY=NUMBER such as slant=20, got {text!r}") from None
 
 
-def _int_list(text: str) -> tuple[int, ...]:
-    try:
-        values = tuple(int(v) for v in text.split(",") if v.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected integers such as 10 or 10,5, got {text!r}") from None
-    return values
-
-
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -104,7 +98,8 @@ def _int_in(low: int, high: int):
     return parse
 
 
-_seed = _int_in(0, MAX_SEED)
+_SEED = declared(TrainConfig)["seed"]  # other verbs' seeds take the run seed's bounds
+_seed = _int_in(int(_SEED.low), int(_SEED.high))
 
 
 def _finite_float(text: str) -> float:
@@ -131,87 +126,44 @@ def _two_or_more(text: str) -> int:
     return value
 
 
+# Flags that several verbs take, declared once; a verb may word the help its own way.
+_SHARED_FLAGS: dict[str, dict[str, Any]] = {
+    "--device": {"default": "auto", "help": "auto (default), cpu, cuda, cuda:N or mps"},
+    "--data-root": {"help": "dataset folder (default: $INFOGAN_DATA_ROOT or ~/.cache/infogan/data)"},
+    "--seed": {"type": _seed, "default": 0},
+}
+
+
+def _shared(parser: argparse.ArgumentParser, flag: str, **overrides: Any) -> None:
+    parser.add_argument(flag, **(_SHARED_FLAGS[flag] | overrides))
+
+
 def _model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model", metavar="RUN_OR_CKPT", help="a run directory or a checkpoint file")
-    parser.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N or mps")
+    _shared(parser, "--device")
 
 
 def _data_arguments(parser: argparse.ArgumentParser, *, dataset_default: str | None) -> None:
     parser.add_argument("--dataset", default=dataset_default, help=f"a named dataset ({', '.join(dataset_names())})")
     parser.add_argument("--split", default="test", choices=["train", "test"], help="dataset split (test)")
-    parser.add_argument("--data-root", help="dataset folder (default: $INFOGAN_DATA_ROOT or ~/.cache/infogan/data)")
+    _shared(parser, "--data-root")
 
 
 # ----- train --------------------------------------------------------------------------------
-_TRAIN_OPTIONS: dict[str, tuple[str, dict[str, Any]]] = {
-    # attribute: (flag, argparse keywords); None defaults mark "not given" so resume can compare
-    "steps": ("--steps", {"type": _positive_int, "help": "training steps (one D and one G update each)"}),
-    "batch_size": ("--batch-size", {"type": _positive_int, "help": "images per step"}),
-    "seed": ("--seed", {"type": _seed, "help": "seed for weights, latents and data order"}),
-    "lr_d": ("--lr-d", {"type": float, "help": "Adam learning rate of D"}),
-    "lr_g": ("--lr-g", {"type": float, "help": "Adam learning rate of G"}),
-    "lr_q": ("--lr-q", {"type": float, "help": "Adam learning rate of Q"}),
-    "info_reaches": (
-        "--info-reaches",
-        {
-            "choices": ["head", "body"],
-            "help": "what the information loss trains besides G: Q's head, or also D's shared body",
-        },
-    ),
-    "log_every": ("--log-every", {"type": _positive_int, "help": "steps between metric lines"}),
-    "sample_every": ("--sample-every", {"type": _positive_int, "help": "steps between sample grids"}),
-    "checkpoint_every": ("--checkpoint-every", {"type": _positive_int, "help": "steps between checkpoints"}),
-    "eval_every": ("--eval-every", {"type": int, "help": "steps between test-set scores (0: off)"}),
-    "precision": (
-        "--precision",
-        {
-            "choices": list(PRECISIONS),
-            "help": "bf16: bfloat16 autocast (fp32 weights); auto (default): bf16 where the hardware runs it "
-            "natively and its accuracy is checked, else fp32 (infogan info shows the choice)",
-        },
-    ),
-    "instance_noise": (
-        "--instance-noise",
-        {"type": float, "help": "σ of Gaussian noise on D's inputs, decaying to 0 by the last step (0: off)"},
-    ),
-    "label_smoothing": ("--label-smoothing", {"type": float, "help": "D's target for real images is 1 minus this"}),
-    "consistency": (
-        "--consistency",
-        {"type": float, "help": "weight of the categorical information loss on randomly warped fakes (0: off)"},
-    ),
-    "iic": (
-        "--iic",
-        {"type": float, "help": "weight of IIC's objective on real images and warped copies, for Q (0: off)"},
-    ),
-    "iic_warp": ("--iic-warp", {"type": float, "help": "strength of the IIC term's warps (1: the consistency term's)"}),
-    "patience": (
-        "--patience",
-        {"type": int, "help": "stop after this many evaluations without a new best label-free score (0: off)"},
-    ),
-    "cr_weight": (
-        "--cr-weight",
-        {"type": float, "help": "weight of InfoGAN-CR's contrastive regulariser in G's loss (0: off)"},
-    ),
-    "cr_start": ("--cr-start", {"type": int, "help": "step from which the contrastive regulariser is on"}),
-    "cr_gap": ("--cr-gap", {"type": float, "help": "least difference of the codes a CR pair does not share (0)"}),
-}
-_NETWORK_OPTIONS: dict[str, tuple[str, dict[str, Any]]] = {
-    "arch": ("--arch", {"choices": ARCHITECTURES, "help": "networks: the paper's for a dataset, or dcgan"}),
-    "image_size": ("--image-size", {"type": _positive_int, "help": "dcgan networks: 32, 64 or 128 px"}),
-    "channels": ("--channels", {"type": int, "choices": [1, 3], "help": "dcgan networks: 1 (grayscale) or 3 (RGB)"}),
-}
-_LATENT_OPTIONS: dict[str, tuple[str, dict[str, Any]]] = {
-    "noise_dim": ("--noise-dim", {"type": int, "help": "size of the noise z"}),
-    "noise_dist": ("--noise-dist", {"choices": ["uniform", "normal"], "help": "prior of z"}),
-    "categorical": ("--categorical", {"type": _int_list, "help": "classes per categorical code, e.g. 10 or 10,4"}),
-    "continuous": ("--continuous", {"type": int, "help": "number of continuous codes"}),
-    "lambda_cat": ("--lambda-cat", {"type": float, "help": "weight of the categorical information terms"}),
-    "lambda_cont": ("--lambda-cont", {"type": float, "help": "weight of the continuous information terms"}),
-    "categorical_prior": (
-        "--categorical-prior",
-        {"choices": ["uniform", "learned"], "help": "class probabilities: uniform, or learned from Q on real images"},
-    ),
-}
+# The configs whose declared options (infogan.options) are train's flags, by where each lands in replace().
+_CONFIG_GROUPS = {"train": TrainConfig, "network": NetworkConfig, "latent": LatentSpec}
+
+
+def _config_flags(parser: argparse.ArgumentParser) -> None:
+    """A flag per option of the run's configs: valued ones, then switches. Each defaults to None, "not
+    given", so that a resume can compare the rest with the run and a preset fills them in."""
+    options = [(name, o) for config in _CONFIG_GROUPS.values() for name, o in declared(config).items() if o.cli]
+    for name, o in options:
+        if o.parse is not bool:
+            parser.add_argument(o.flag_for(name), dest=name, type=o.parse, choices=o.choices, help=o.help)
+    for name, o in options:
+        if o.parse is bool:
+            parser.add_argument(o.flag_for(name), dest=name, action="store_const", const=o.sets, help=o.help)
 
 
 def _add_train(commands: argparse._SubParsersAction) -> None:
@@ -228,40 +180,13 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--epochs", type=_positive_float, help="train for this many passes over the data instead of --steps"
     )
-    for flag, kwargs in [*_TRAIN_OPTIONS.values(), *_NETWORK_OPTIONS.values(), *_LATENT_OPTIONS.values()]:
-        parser.add_argument(flag, **kwargs)
-    parser.add_argument(
-        "--learn-sigma",
-        action="store_true",
-        default=None,
-        help="Q predicts σ for continuous codes (the paper) instead of σ = 1",
-    )
-    parser.add_argument(
-        "--separate-q", action="store_true", default=None, help="Q gets its own body instead of sharing D's"
-    )
-    parser.add_argument(
-        "--spectral-norm", action="store_true", default=None, help="spectral normalisation in D's layers"
-    )
+    _config_flags(parser)
     parser.add_argument(
         "--paper-objective",
         action="store_true",
         default=None,
         help="the paper's objective alone: no consistency or IIC term, information loss into Q's head only",
     )
-    parser.add_argument(
-        "--plain-gan",
-        action="store_true",
-        default=None,
-        help="λ = 0 baseline: no information term for G or D; Q still learns, for tracking",
-    )
-    parser.add_argument(
-        "--cr-share-noise",
-        action="store_true",
-        default=None,
-        help="a CR pair shares its noise as well as one code (as InfoGAN-CR's code draws it)",
-    )
-    parser.add_argument("--channels-last", action="store_true", default=None, help="NHWC memory layout")
-    parser.add_argument("--compile", action="store_true", default=None, help="torch.compile the networks")
     parser.add_argument(
         "--data",
         metavar="FOLDER",
@@ -280,8 +205,8 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--workers", type=_int_in(0, 1024), help="DataLoader processes in stream mode (default: half the CPUs)"
     )
-    parser.add_argument("--data-root", help="dataset folder (default: $INFOGAN_DATA_ROOT or ~/.cache/infogan/data)")
-    parser.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N or mps")
+    _shared(parser, "--data-root")
+    _shared(parser, "--device")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(run=_train)
 
@@ -296,24 +221,20 @@ def _presets_epilog() -> str:
 
 
 def _requested_config(args: argparse.Namespace, base: TrainConfig) -> TrainConfig:
-    changes = dict(PAPER_OBJECTIVE) if args.paper_objective else {}
-    changes |= {k: getattr(args, k) for k in _TRAIN_OPTIONS if getattr(args, k) is not None}
-    latent = {k: getattr(args, k) for k in _LATENT_OPTIONS if getattr(args, k) is not None}
-    network = {k: getattr(args, k) for k in _NETWORK_OPTIONS if getattr(args, k) is not None}
+    given = {group: _given(args, config) for group, config in _CONFIG_GROUPS.items()}
+    changes = (dict(PAPER_OBJECTIVE) if args.paper_objective else {}) | given["train"]
+    network = given["network"]
     if "arch" in network:  # another architecture starts from its own size unless one is given
         network = {"image_size": None, "channels": None, **network}
-    if args.learn_sigma:
-        latent["learn_sigma"] = True
-    for flag in ("plain_gan", "channels_last", "compile", "cr_share_noise"):
-        if getattr(args, flag):
-            changes[flag] = True
-    if args.separate_q:
-        network["q_shares_body"] = False
-    if args.spectral_norm:
-        network["spectral_norm"] = True
     if args.data:
         changes |= {"dataset": "folder", "data_path": str(Path(args.data).expanduser().resolve())}
-    return base.replace(latent=latent, network=network, **changes)
+    return base.replace(latent=given["latent"], network=network, **changes)
+
+
+def _given(args: argparse.Namespace, config: type) -> dict[str, Any]:
+    """The options of ``config`` given on the command line."""
+    options = [name for name, o in declared(config).items() if o.cli]
+    return {name: getattr(args, name) for name in options if getattr(args, name) is not None}
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -468,7 +389,7 @@ def _add_sample(commands: argparse._SubParsersAction) -> None:
         "-n", "--num", type=_int_in(1, MAX_SAMPLES), default=100, help=f"number of samples (100, at most {MAX_SAMPLES})"
     )
     parser.add_argument("--columns", type=_positive_int, default=10, help="images per grid row (10)")
-    parser.add_argument("--seed", type=_seed, default=0, help="noise seed (0)")
+    _shared(parser, "--seed", help="noise seed (0)")
     parser.add_argument("--out", help="PNG to write (default: RUN/samples.png)")
     parser.set_defaults(run=_sample)
 
@@ -512,7 +433,7 @@ def _add_traverse(commands: argparse._SubParsersAction) -> None:
         default=10,
         help=f"columns per row (10, at most {MAX_TRAVERSAL_STEPS})",
     )
-    parser.add_argument("--seed", type=_seed, default=0, help="noise seed (0)")
+    _shared(parser, "--seed", help="noise seed (0)")
     parser.add_argument("--out", help="folder for traverse_<code>.png (default: RUN/traversals)")
     parser.set_defaults(run=_traverse)
 
@@ -652,7 +573,7 @@ def _add_evaluate(commands: argparse._SubParsersAction) -> None:
         "--data", metavar="FOLDER", help="an image folder, labelled by its class subfolders (default: the run's data)"
     )
     parser.add_argument("--samples", type=_positive_int, default=10_000, help="fresh samples for L_I (10000)")
-    parser.add_argument("--seed", type=_seed, default=0, help="seed of those samples and of the metrics' draws (0)")
+    _shared(parser, "--seed", help="seed of those samples and of the metrics' draws (0)")
     parser.add_argument(
         "--metrics",
         type=_metric_families,
@@ -750,10 +671,10 @@ def _add_select(commands: argparse._SubParsersAction) -> None:
         "agreement matrix and each run's centrality.",
     )
     parser.add_argument("runs", nargs="+", metavar="RUN_OR_CKPT", help="two or more runs of one configuration")
-    parser.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N or mps")
+    _shared(parser, "--device")
     parser.add_argument("--code", action="append", help="score only this code of each run, e.g. c1 (repeatable)")
     parser.add_argument("--samples", type=_positive_int, default=5_000, help="draws per run (5000)")
-    parser.add_argument("--seed", type=_seed, default=0, help="seed of the draws (0)")
+    _shared(parser, "--seed", help="seed of the draws (0)")
     parser.add_argument("--out", help="JSON file to write the agreement and centrality to")
     parser.set_defaults(run=_select)
 
@@ -859,7 +780,7 @@ def _add_calibrate(commands: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--steps", type=_positive_int, default=9, help="code values over the span (9)")
     parser.add_argument("--draws", type=_positive_int, default=64, help="fixed noise draws per value (64)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the draws (0)")
+    _shared(parser, "--seed", help="seed of the draws (0)")
     parser.add_argument(
         "--properties", type=_name_list, help="the properties codes may be given, e.g. slant,thickness (default: all)"
     )
@@ -1028,7 +949,7 @@ def _add_info(commands: argparse._SubParsersAction) -> None:
         "estimate how long a whole run of it (make mnist for the mnist preset) takes on this machine.",
     )
     parser.add_argument("--preset", default="mnist", help=f"the preset to time ({', '.join(PRESETS)}; mnist)")
-    parser.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N or mps")
+    _shared(parser, "--device")
     parser.add_argument("--seconds", type=float, default=4.0, help="how long to time training steps (4)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     parser.set_defaults(run=_info)

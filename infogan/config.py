@@ -16,11 +16,18 @@ from typing import Any, Literal
 from infogan.errors import InfoGANError
 from infogan.latent import LatentSpec
 from infogan.networks import NetworkConfig
+from infogan.options import check_options, declared, internal, option
 
 InfoReach = Literal["head", "body"]
 Precision = Literal["auto", "fp32", "bf16"]
 PRECISIONS: tuple[Precision, ...] = ("auto", "fp32", "bf16")
 MAX_SEED = 2**32 - 1  # the latent streams seed with (seed * 1_000_003 + step) * 1_009, which must fit 64 bits
+# Errors shared by several options (one message for a family of settings)
+_LEARNING_RATES = "learning rates must be positive"
+_WEIGHTS = "instance-noise, consistency, iic and iic-warp must be >= 0"
+_CR_ERROR = "cr-weight and cr-start must be >= 0"
+_EVAL_EVERY_ERROR = "eval-every must be >= 0 (0 turns evaluation off)"
+_PATIENCE_ERROR = "patience must be >= 0, and needs evaluation (eval-every > 0)"
 
 
 @dataclass(frozen=True)
@@ -75,67 +82,79 @@ class TrainConfig:
             paper's text resamples everything but the shared code).
     """
 
-    model: ModelConfig = field(default_factory=ModelConfig)
-    dataset: str = "mnist"
-    data_path: str | None = None
-    steps: int = 5000
-    batch_size: int = 128
-    seed: int = 0
-    lr_d: float = 2e-4
-    lr_g: float = 1e-3
-    lr_q: float = 2e-4
-    betas: tuple[float, float] = (0.5, 0.999)
-    info_reaches: InfoReach = "head"
-    plain_gan: bool = False
-    log_every: int = 50
-    sample_every: int = 500
-    checkpoint_every: int = 500
-    eval_every: int = 500
-    precision: Precision = "auto"
-    channels_last: bool = False
-    compile: bool = False
-    instance_noise: float = 0.0
-    label_smoothing: float = 0.0
-    consistency: float = 0.0
-    iic: float = 0.0
-    iic_warp: float = 1.0
-    patience: int = 0
-    cr_weight: float = 0.0
-    cr_start: int = 0
-    cr_gap: float = 0.0
-    cr_share_noise: bool = False
+    model: ModelConfig = internal(factory=ModelConfig)
+    dataset: str = internal("mnist")  # a preset's, or folder with --data
+    data_path: str | None = internal(None)
+    steps: int = option(5000, "training steps (one D and one G update each)", low=1, resumable=True)
+    batch_size: int = option(128, "images per step", low=1)
+    seed: int = option(0, "seed for weights, latents and data order", low=0, high=MAX_SEED)
+    lr_d: float = option(2e-4, "Adam learning rate of D", above=0, error=_LEARNING_RATES)
+    lr_g: float = option(1e-3, "Adam learning rate of G", above=0, error=_LEARNING_RATES)
+    lr_q: float = option(2e-4, "Adam learning rate of Q", above=0, error=_LEARNING_RATES)
+    betas: tuple[float, float] = option(
+        (0.5, 0.999), "Adam's β1 and β2", low=0, below=1, error="Adam betas must lie in [0, 1)", cli=False
+    )
+    info_reaches: InfoReach = option(
+        "head",
+        "what the information loss trains besides G: Q's head, or also D's shared body",
+        choices=("head", "body"),
+        error="info_reaches must be 'head' or 'body', not {value!r}",
+    )
+    plain_gan: bool = option(False, "λ = 0 baseline: no information term for G or D; Q still learns, for tracking")
+    log_every: int = option(50, "steps between metric lines", low=1, resumable=True)
+    sample_every: int = option(500, "steps between sample grids", low=1, resumable=True)
+    checkpoint_every: int = option(500, "steps between checkpoints", low=1, resumable=True)
+    eval_every: int = option(
+        500, "steps between test-set scores (0: off)", low=0, error=_EVAL_EVERY_ERROR, resumable=True
+    )
+    precision: Precision = option(
+        "auto",
+        "bf16: bfloat16 autocast (fp32 weights); auto (default): bf16 where the hardware runs it "
+        "natively and its accuracy is checked, else fp32 (infogan info shows the choice)",
+        choices=PRECISIONS,
+        resumable=True,
+    )
+    channels_last: bool = option(False, "NHWC memory layout", resumable=True)
+    compile: bool = option(False, "torch.compile the networks", resumable=True)
+    instance_noise: float = option(
+        0.0, "σ of Gaussian noise on D's inputs, decaying to 0 by the last step (0: off)", low=0, error=_WEIGHTS
+    )
+    label_smoothing: float = option(0.0, "D's target for real images is 1 minus this", low=0, below=0.5)
+    consistency: float = option(
+        0.0, "weight of the categorical information loss on randomly warped fakes (0: off)", low=0, error=_WEIGHTS
+    )
+    iic: float = option(
+        0.0, "weight of IIC's objective on real images and warped copies, for Q (0: off)", low=0, error=_WEIGHTS
+    )
+    iic_warp: float = option(1.0, "strength of the IIC term's warps (1: the consistency term's)", low=0, error=_WEIGHTS)
+    patience: int = option(
+        0,
+        "stop after this many evaluations without a new best label-free score (0: off)",
+        low=0,
+        error=_PATIENCE_ERROR,
+        resumable=True,
+    )
+    cr_weight: float = option(
+        0.0, "weight of InfoGAN-CR's contrastive regulariser in G's loss (0: off)", low=0, error=_CR_ERROR
+    )
+    cr_start: int = option(0, "step from which the contrastive regulariser is on", low=0, error=_CR_ERROR)
+    # cr_gap's bounds hold only with the regulariser on, so _validate_cr checks them
+    cr_gap: float = option(0.0, "least difference of the codes a CR pair does not share (0)")
+    cr_share_noise: bool = option(
+        False, "a CR pair shares its noise as well as one code (as InfoGAN-CR's code draws it)"
+    )
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "betas", tuple(float(b) for b in self.betas))
         _check_finite(self)
-        if not 0 <= self.seed <= MAX_SEED:
-            raise InfoGANError(f"seed must lie in 0..{MAX_SEED}, not {self.seed}")
-        if self.info_reaches not in ("head", "body"):
-            raise InfoGANError(f"info_reaches must be 'head' or 'body', not {self.info_reaches!r}")
-        for name in ("steps", "batch_size", "log_every", "sample_every", "checkpoint_every"):
-            if getattr(self, name) < 1:
-                raise InfoGANError(f"{name.replace('_', '-')} must be a positive integer")
-        if self.precision not in PRECISIONS:
-            raise InfoGANError(f"precision must be one of {', '.join(PRECISIONS)}, not {self.precision!r}")
-        if self.eval_every < 0:
-            raise InfoGANError("eval-every must be >= 0 (0 turns evaluation off)")
-        if self.patience < 0 or (self.patience and not self.eval_every):
-            raise InfoGANError("patience must be >= 0, and needs evaluation (eval-every > 0)")
-        if min(self.lr_d, self.lr_g, self.lr_q) <= 0:
-            raise InfoGANError("learning rates must be positive")
-        if self.instance_noise < 0 or self.consistency < 0 or self.iic < 0 or self.iic_warp < 0:
-            raise InfoGANError("instance-noise, consistency, iic and iic-warp must be >= 0")
-        if not 0 <= self.label_smoothing < 0.5:
-            raise InfoGANError("label-smoothing must lie in [0, 0.5)")
-        if not all(0 <= b < 1 for b in self.betas):
-            raise InfoGANError("Adam betas must lie in [0, 1)")
+        check_options(self)
+        if self.patience and not self.eval_every:
+            raise InfoGANError(_PATIENCE_ERROR)
         if (self.dataset == "folder") != (self.data_path is not None):
             raise InfoGANError("an image folder run needs dataset 'folder' and a data_path, and only it")
         self._validate_cr()
 
     def _validate_cr(self) -> None:
-        if self.cr_weight < 0 or self.cr_start < 0:
-            raise InfoGANError("cr-weight and cr-start must be >= 0")
         if not self.cr_weight:
             return
         latent = self.model.latent
@@ -165,6 +184,10 @@ def _check_finite(config: Any) -> None:
         values = value if isinstance(value, tuple) else (value,)
         if any(isinstance(v, float) and not math.isfinite(v) for v in values):
             raise InfoGANError(f"{f.name.replace('_', '-')} must be a finite number, not {value}")
+
+
+# What a resume may change (training.ensure_compatible): settings of length, cadence and speed.
+RESUMABLE_KEYS = frozenset(name for name, declaration in declared(TrainConfig).items() if declaration.resumable)
 
 
 def _paper(arch: str, **latent: Any) -> ModelConfig:

@@ -17,8 +17,13 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from infogan.errors import InfoGANError
+from infogan.options import check_options, int_list, option
 
 Distribution = Literal["uniform", "normal"]
+_DISTRIBUTIONS = ("uniform", "normal")
+_UNKNOWN_DISTRIBUTION = "unknown distribution {value!r}: use uniform or normal"
+_SIZES = "noise_dim and the number of continuous codes must be >= 0"
+_LAMBDAS = "lambda_cat and lambda_cont must be finite numbers >= 0"
 _HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
 # Continuous codes are drawn from [-1, 1] or N(0, 1); far beyond, G's activations overflow float32.
 MAX_CODE_VALUE = 1000.0
@@ -101,15 +106,28 @@ class LatentSpec:
             are rarely equal in size); the model then carries the estimate with its weights.
     """
 
-    noise_dim: int = 62
-    noise_dist: Distribution = "uniform"
-    categorical: tuple[int, ...] = (10,)
-    continuous: int = 2
-    continuous_dist: Distribution = "uniform"
-    learn_sigma: bool = False
-    lambda_cat: float = 1.0
-    lambda_cont: float = 0.1
-    categorical_prior: Literal["uniform", "learned"] = "uniform"
+    noise_dim: int = option(62, "size of the noise z", low=0, error=_SIZES)
+    noise_dist: Distribution = option("uniform", "prior of z", choices=_DISTRIBUTIONS, error=_UNKNOWN_DISTRIBUTION)
+    categorical: tuple[int, ...] = option(
+        (10,),
+        "classes per categorical code, e.g. 10 or 10,4",
+        low=2,
+        parse=int_list,
+        error="every categorical code needs at least 2 classes",
+    )
+    continuous: int = option(2, "number of continuous codes", low=0, error=_SIZES)
+    continuous_dist: Distribution = option(
+        "uniform", "prior of each continuous code", choices=_DISTRIBUTIONS, error=_UNKNOWN_DISTRIBUTION, cli=False
+    )
+    learn_sigma: bool = option(False, "Q predicts σ for continuous codes (the paper) instead of σ = 1")
+    lambda_cat: float = option(1.0, "weight of the categorical information terms", low=0, error=_LAMBDAS)
+    lambda_cont: float = option(0.1, "weight of the continuous information terms", low=0, error=_LAMBDAS)
+    categorical_prior: Literal["uniform", "learned"] = option(
+        "uniform",
+        "class probabilities: uniform, or learned from Q on real images",
+        choices=("uniform", "learned"),
+        error="unknown categorical prior {value!r}: use uniform or learned",
+    )
     codes: tuple[Code, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -120,17 +138,7 @@ class LatentSpec:
         object.__setattr__(self, "codes", tuple(cats + conts))
 
     def _validate(self) -> None:
-        if self.noise_dim < 0 or self.continuous < 0:
-            raise InfoGANError("noise_dim and the number of continuous codes must be >= 0")
-        if any(k < 2 for k in self.categorical):
-            raise InfoGANError("every categorical code needs at least 2 classes")
-        for dist in (self.noise_dist, self.continuous_dist):
-            if dist not in ("uniform", "normal"):
-                raise InfoGANError(f"unknown distribution {dist!r}: use uniform or normal")
-        if self.categorical_prior not in ("uniform", "learned"):
-            raise InfoGANError(f"unknown categorical prior {self.categorical_prior!r}: use uniform or learned")
-        if not all(math.isfinite(w) and w >= 0 for w in (self.lambda_cat, self.lambda_cont)):
-            raise InfoGANError("lambda_cat and lambda_cont must be finite numbers >= 0")
+        check_options(self)
         if self.noise_dim + sum(self.categorical) + self.continuous == 0:
             raise InfoGANError("the latent space is empty: give noise or at least one code")
 

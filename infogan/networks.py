@@ -12,6 +12,7 @@ from itertools import pairwise
 from torch import Tensor, nn
 
 from infogan.errors import InfoGANError
+from infogan.options import check_options, option
 from infogan.registry import Registry
 
 DCGAN_SIZES = (32, 64, 128)
@@ -71,14 +72,21 @@ class NetworkConfig:
             Lipschitz constant.
     """
 
-    arch: str = "mnist"
-    q_shares_body: bool = True
-    image_size: int | None = None
-    channels: int | None = None
-    spectral_norm: bool = False
+    arch: str = option("mnist", "networks: the paper's for a dataset, or dcgan", choices=ARCHITECTURES)
+    q_shares_body: bool = option(True, "Q gets its own body instead of sharing D's", flag="--separate-q", sets=False)
+    image_size: int | None = option(None, "dcgan networks: 32, 64 or 128 px", low=1, parse=int)
+    channels: int | None = option(
+        None,
+        "dcgan networks: 1 (grayscale) or 3 (RGB)",
+        choices=(1, 3),
+        parse=int,
+        error="images have 1 (grayscale) or 3 (RGB) channels, not {value}",
+    )
+    spectral_norm: bool = option(False, "spectral normalisation in D's layers")
 
     def __post_init__(self) -> None:
         architecture = ARCHITECTURES.lookup(self.arch)
+        check_options(self)  # image_size and channels as given (None: the architecture's own)
         channels, size = architecture.channels, architecture.image_size
         if not architecture.sizes and (self.image_size or size, self.channels or channels) != (size, channels):
             raise InfoGANError(
@@ -91,8 +99,7 @@ class NetworkConfig:
         if architecture.sizes and self.image_size not in architecture.sizes:
             sizes = ", ".join(map(str, architecture.sizes))
             raise InfoGANError(f"{self.arch} networks come in sizes {sizes}, not {self.image_size}")
-        if self.channels not in (1, 3):
-            raise InfoGANError(f"images have 1 (grayscale) or 3 (RGB) channels, not {self.channels}")
+        check_options(self)  # and as resolved: a registered architecture's own channels
 
     @property
     def architecture(self) -> Architecture:

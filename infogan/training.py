@@ -24,7 +24,7 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from infogan import checkpoint, files, viz
-from infogan.config import TrainConfig, to_dict, train_config_from_dict
+from infogan.config import RESUMABLE_KEYS, TrainConfig, to_dict, train_config_from_dict
 from infogan.data import ImageDataset, make_batches
 from infogan.distributed import World, barrier, mean_across
 from infogan.errors import InfoGANError, InfoGANWarning
@@ -619,24 +619,10 @@ def _kept_selection(run_dir: Path) -> tuple[float, int | None]:
     return (score, step) if math.isfinite(score) else (-math.inf, None)
 
 
-# Settings of length, cadence and speed, not of what is learned: a resume may change them.
-_SCHEDULE_KEYS = (
-    "steps",
-    "patience",
-    "log_every",
-    "sample_every",
-    "checkpoint_every",
-    "eval_every",
-    "precision",
-    "channels_last",
-    "compile",
-)
-
-
 def ensure_compatible(stored: TrainConfig, requested: TrainConfig, source: Path) -> None:
     """Refuse to resume with settings other than the run's own, except length and cadence."""
     old, new = to_dict(stored), to_dict(requested)
-    for key in _SCHEDULE_KEYS:
+    for key in RESUMABLE_KEYS:
         old.pop(key), new.pop(key)
     differences = sorted(_diff(old, new))
     if differences:
