@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import importlib
 import io
 import json
 import math
@@ -14,6 +15,7 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from infogan import __version__
@@ -829,6 +831,19 @@ def _calibrate(args: argparse.Namespace) -> int:
 _EXPORT_PACKAGES = ("onnx", "onnxscript", "onnxruntime", "onnx_ir")
 
 
+def _optional_module(name: str, *, verb: str, extra: str, packages: tuple[str, ...]) -> ModuleType:
+    """``infogan.<name>``, or one line naming the pip extra when a package only that extra brings
+    is missing (a missing module of any other package is a real bug and propagates)."""
+    try:
+        return importlib.import_module(f"infogan.{name}")
+    except ImportError as err:
+        if (err.name or "").split(".")[0] not in packages:
+            raise
+        raise InfoGANError(
+            f'{verb} needs the {extra} extra ({err.name} is missing): pip install "infogan[{extra}]"'
+        ) from None
+
+
 def _add_export(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
         "export",
@@ -844,13 +859,7 @@ def _add_export(commands: argparse._SubParsersAction) -> None:
 
 
 def _export(args: argparse.Namespace) -> int:
-    try:
-        from infogan import export
-    except ImportError as err:  # the ONNX packages are an optional extra
-        if (err.name or "").split(".")[0] not in _EXPORT_PACKAGES:
-            raise
-        missing = f"export needs the export extra ({err.name} is missing)"
-        raise InfoGANError(f'{missing}: pip install "infogan[export]"') from None
+    export = _optional_module("export", verb="export", extra="export", packages=_EXPORT_PACKAGES)
     model = _load(args)
     for path in export.export_onnx(model, Path(args.out or _default_out(args, "onnx"))):
         print(path)
@@ -884,12 +893,7 @@ def _add_serve(commands: argparse._SubParsersAction) -> None:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    try:
-        from infogan import server
-    except ImportError as err:  # the web packages are an optional extra
-        if (err.name or "").split(".")[0] not in _SERVE_PACKAGES:
-            raise
-        raise InfoGANError(f'serve needs the web extra ({err.name} is missing): pip install "infogan[serve]"') from None
+    server = _optional_module("server", verb="serve", extra="serve", packages=_SERVE_PACKAGES)
     model = _load(args)
     server.serve(server.create_app(model, source=str(args.model)), host=args.host, port=args.port)
     return 0
