@@ -22,6 +22,7 @@ from infogan.data import as_float, to_tensor
 from infogan.errors import InfoGANError
 from infogan.latent import LatentBatch, LatentSpec, continuous_value
 from infogan.networks import InfoGANNetworks
+from infogan.run import checkpoint_file
 
 
 def resolve_device(name: str = "auto") -> torch.device:
@@ -162,7 +163,7 @@ class InfoGAN:
     @classmethod
     def load(cls, path: str | Path, *, device: str | torch.device = "auto") -> InfoGAN:
         """Rebuild a model from a run directory or checkpoint file; no code is executed."""
-        file = checkpoint.resolve(path)
+        file = checkpoint_file(path)
         device = resolve_device(str(device))
         with checkpoint.opened(file) as stored:
             if "model_config" not in stored.meta:
@@ -222,7 +223,7 @@ class InfoGAN:
         keeping its tensors and other metadata as they are."""
         if path is None and self.source is None:
             raise InfoGANError("this model was not loaded from a file: give the checkpoint to annotate")
-        file = checkpoint.resolve(path if path is not None else self.source)
+        file = checkpoint_file(path if path is not None else self.source)
         checkpoint.update_metadata(file, self.annotations())
         return file
 

@@ -8,6 +8,7 @@ from torch.testing import assert_close
 
 from infogan import InfoGAN, InfoGANError, LatentSpec, ModelConfig, checkpoint, naming
 from infogan.model import Encoding
+from infogan.run import CHECKPOINT_NAME
 
 DIGITS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
 
@@ -138,7 +139,7 @@ def test_names_are_used_by_generate_encode_and_traversal_labels(model):
 
 
 def test_annotations_are_stored_atomically_keeping_tensors_and_metadata(model, tmp_path):
-    path = tmp_path / checkpoint.CHECKPOINT_NAME
+    path = tmp_path / CHECKPOINT_NAME
     extra = {"optim.d.0.exp_avg": torch.arange(6.0)}
     checkpoint.write(path, {**model.weights(), **extra}, {**model.metadata(), "step": 12, "train_config": {"a": 1}})
     loaded = InfoGAN.load(tmp_path, device="cpu")
