@@ -18,6 +18,7 @@ import contextlib
 import json
 import math
 import warnings
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +69,15 @@ def checkpoint_file(path: str | Path) -> Path:
     if not path.is_file():
         raise InfoGANError(f"no checkpoint at {path}: give a run directory or a .safetensors file")
     return path
+
+
+def weights_step(meta: Mapping[str, Any]) -> int | None:
+    """The training step a checkpoint file's weights are from: its step, or its selection's; None for a
+    model file saved outside training."""
+    step = meta.get("step")
+    if step is None and isinstance(meta.get("selected"), dict):
+        step = meta["selected"].get("step")
+    return step if type(step) is int else None
 
 
 def output_beside(model: Path, name: str) -> Path:

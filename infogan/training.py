@@ -13,6 +13,7 @@ import math
 import signal
 import threading
 import time
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +29,7 @@ from infogan.augment import random_affine
 from infogan.config import TrainConfig, to_dict
 from infogan.data import ImageDataset, make_batches
 from infogan.distributed import World, barrier, mean_across
-from infogan.errors import InfoGANError
+from infogan.errors import InfoGANError, InfoGANWarning
 from infogan.evaluation import categorical_score, real_data_information
 from infogan.hardware import PrecisionChoice, choose_precision, keep_freed_memory
 from infogan.latent import LatentBatch, QReading
@@ -716,9 +717,12 @@ class Trainer:
             ) from None
         self.step = self._checkpoint_step = step
         self._selected_score, self._selected_step = self.run.kept_selection()
+        if self.model.annotated_at and self.world.is_main:
+            warnings.warn(_annotations_warning(self.model.annotated_at), InfoGANWarning, stacklevel=2)
 
     def _load_training_state(self, tensors: dict[str, Tensor], meta: dict, step: int, source: Path) -> None:
         self.model.load_weights(checkpoint.strip_prefix("model.", tensors), source=source)
+        self.model.load_annotations(meta)  # names and units go on into every checkpoint this run writes
         if self.pair_classifier is not None:
             self.pair_classifier.load_state_dict(checkpoint.strip_prefix(PAIR_CLASSIFIER_PREFIX, tensors))
         for name, optimizer in self._named_optimizers().items():
@@ -753,3 +757,17 @@ class Trainer:
                         f"{source}: optimizer {name}'s {key} for parameter {index} is {list(value.shape)}, "
                         f"the parameter is {list(params[index].shape)}"
                     )
+
+
+def _annotations_warning(annotated_at: dict[str, int]) -> str:
+    """One line: which of a resumed run's names and units were set at which step, and why that matters."""
+    what = {"names": "class names", "calibration": "units"}
+    if len(set(annotated_at.values())) == 1:
+        kinds = " and ".join(what[kind] for kind in annotated_at)
+        when = f"the {kinds} were set at step {next(iter(annotated_at.values()))}"
+    else:
+        when = "the " + " and the ".join(f"{what[kind]} were set at step {step}" for kind, step in annotated_at.items())
+    return (
+        f"{when} and may no longer fit once G trains further; they are kept in this run's new checkpoints: "
+        "check them after training (infogan name, infogan calibrate)"
+    )

@@ -150,13 +150,14 @@ def test_annotations_are_stored_atomically_keeping_tensors_and_metadata(model, t
     assert_close(tensors["optim.d.0.exp_avg"], extra["optim.d.0.exp_avg"])
     assert meta["step"] == 12 and meta["train_config"] == {"a": 1}
     assert meta["names"] == {"c2": ["red", None, "blue"]}
+    assert meta["annotated_at"] == {"names": 12}  # the step of the weights they were chosen for
     assert not list(tmp_path.glob("*.tmp"))
     again = InfoGAN.load(path, device="cpu")
     assert again.names == {"c2": ["red", None, "blue"]}
     assert_close(again.generate(2, codes={"c2": "blue"}, seed=0), model.generate(2, codes={"c2": 2}, seed=0))
     again.set_names("c2", [None, None, None])  # clearing removes the key
     again.save_annotations()
-    assert "names" not in checkpoint.read_metadata(path)
+    assert not {"names", "annotated_at"} & set(checkpoint.read_metadata(path))
 
 
 def test_a_damaged_names_entry_is_one_line(model, tmp_path):

@@ -9,6 +9,7 @@ import torch
 from torch.testing import assert_close
 
 from infogan import checkpoint, files
+from infogan.calibration import UnitMap
 from infogan.errors import InfoGANError, InfoGANWarning
 from infogan.evaluation import real_data_information
 from infogan.latent import LatentBatch
@@ -312,6 +313,28 @@ def test_no_selected_weights_without_evaluation(tiny_config, tiny_data, tmp_path
     trainer = _trainer(tiny_config.replace(eval_every=0), tmp_path, tiny_data)
     trainer.fit()
     assert not (trainer.run_dir / SELECTED_NAME).exists()
+
+
+def test_resume_carries_names_and_units_into_its_checkpoints_and_selection(tiny_config, tiny_data, tmp_path):
+    config = tiny_config.replace(steps=2)  # evaluates and checkpoints every 2 steps
+    _trainer(config, tmp_path, tiny_data).fit()
+    named = InfoGAN.load(tmp_path / "run", device="cpu")
+    named.set_names("c1", ["zero", "one", *[None] * 8])
+    named.calibration = {"c2": UnitMap("c2", "slant", "deg", 0.9, (-2.0, 2.0), (-10.0, 10.0))}
+    named.save_annotations()
+    (tmp_path / "run" / SELECTED_NAME).unlink()  # the evaluation at step 4 then writes a new one
+    resumed = _trainer(config.replace(steps=4), tmp_path, tiny_data)
+    with pytest.warns(InfoGANWarning, match=r"^the class names and units were set at step 2 and may no longer fit"):
+        resumed.restore(tmp_path / "run")
+    resumed.fit()
+    for name in (CHECKPOINT_NAME, SELECTED_NAME):
+        meta = checkpoint.read_metadata(tmp_path / "run" / name)
+        assert meta["names"] == {"c1": ["zero", "one", *[None] * 8]}
+        assert meta["calibration"] == {"c2": named.calibration["c2"].as_dict()}
+        assert meta["annotated_at"] == {"names": 2, "calibration": 2}  # when they were set, not the step now
+    assert checkpoint.read_metadata(tmp_path / "run" / CHECKPOINT_NAME)["step"] == 4
+    loaded = InfoGAN.load(tmp_path / "run", device="cpu")
+    assert loaded.names["c1"][:2] == ["zero", "one"] and loaded.calibration["c2"].property == "slant"
 
 
 # ----- InfoGAN-CR's contrastive regulariser -------------------------------------------------------
