@@ -105,26 +105,32 @@ class RunDir:
 
     @property
     def config(self) -> Path:
+        """``config.json``: the TrainConfig as asked, and what the last start resolved."""
         return self.path / CONFIG_NAME
 
     @property
     def checkpoint(self) -> Path:
+        """``checkpoint.safetensors``: the training state a resume continues."""
         return self.path / CHECKPOINT_NAME
 
     @property
     def selected(self) -> Path:
+        """``selected.safetensors``: weights where the label-free score peaked."""
         return self.path / SELECTED_NAME
 
     @property
     def metrics(self) -> Path:
+        """``metrics.jsonl``: one record per logged step."""
         return self.path / METRICS_NAME
 
     @property
     def tensorboard(self) -> Path:
+        """``tensorboard/``: the same scalars as event files."""
         return self.path / TENSORBOARD_DIR
 
     @property
     def lock(self) -> Path:
+        """``.lock``: held by the process training the run."""
         return self.path / LOCK_NAME
 
     def sample_image(self, step: int) -> Path:
