@@ -221,8 +221,9 @@ class InfoGAN:
         """Names, unit maps and the steps they were set at, from a checkpoint's metadata."""
         self.set_annotations(meta.get("names") or {}, meta.get("calibration") or {})
         recorded = meta.get("annotated_at") if isinstance(meta.get("annotated_at"), dict) else {}
+        held = self.annotations()
         # Without a record they were set on this very file (annotating leaves the weights as they are)
-        steps = {kind: recorded.get(kind, weights_step(meta)) for kind in ANNOTATIONS}
+        steps = {kind: recorded.get(kind, weights_step(meta)) for kind in ANNOTATIONS if held[kind] is not None}
         self.annotated_at = {kind: step for kind, step in steps.items() if type(step) is int}
 
     def annotations(self) -> dict[str, object]:
