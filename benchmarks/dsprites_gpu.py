@@ -148,8 +148,9 @@ def probe(dev: str, runs: int) -> tuple[float, float]:
 def step_of(run: Path) -> int | None:
     """The step of a run's checkpoint (a run stopped at its deadline checkpoints where it was)."""
     from infogan import checkpoint
+    from infogan.run import RunDir
 
-    path = run / checkpoint.CHECKPOINT_NAME
+    path = RunDir(run).checkpoint
     return int(checkpoint.read(path)[1]["step"]) if path.is_file() else None
 
 

@@ -36,7 +36,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from infogan.metrics.clustering import confused_pairs, matched_shares, weakest_label
-from infogan.reporting import read_metrics
+from infogan.run import EVALUATION_NAME, RunDir, read_metrics
 from infogan.selection import run_centrality
 
 LN10 = math.log(10)
@@ -138,14 +138,14 @@ class Settings:
 
 def run_job(job: Job, settings: Settings) -> float | None:
     """Train (or resume) and evaluate one run; returns its training wall time, None if skipped."""
-    evaluation = job.run_dir / "evaluation.json"
+    evaluation = job.run_dir / EVALUATION_NAME
     timing = job.run_dir / "sweep_wall_s.json"
     if evaluation.exists() and timing.exists():
         return json.loads(timing.read_text())["wall_s"]
     if time.time() > settings.deadline:
         return None
     cli = [sys.executable, "-m", "infogan.cli"]
-    resume = (job.run_dir / "checkpoint.safetensors").exists()
+    resume = RunDir(job.run_dir).holds_run()
     where = ["--resume", str(job.run_dir)] if resume else ["--out", str(job.run_dir)]
     train = [*cli, "train", "--preset", settings.dataset, "--seed", str(job.seed), *where]
     job.run_dir.mkdir(parents=True, exist_ok=True)
@@ -167,8 +167,8 @@ def run_job(job: Job, settings: Settings) -> float | None:
 
 def collect(job: Job, wall: float) -> RunResult:
     """One run's scores from its evaluation.json, metrics.jsonl and config.json."""
-    evaluation = json.loads((job.run_dir / "evaluation.json").read_text())
-    config = json.loads((job.run_dir / "config.json").read_text())
+    evaluation = json.loads((job.run_dir / EVALUATION_NAME).read_text())
+    config = json.loads(RunDir(job.run_dir).config.read_text())
     evals = [r for r in read_metrics(job.run_dir) if "eval/c1_real_mi" in r and "eval/c1_accuracy" in r]
     chosen = max(evals, key=lambda r: r["eval/c1_real_mi"]) if evals else {"step": -1, "eval/c1_accuracy": math.nan}
     score, quality = evaluation["c1"], evaluation.get("quality", {})  # runs evaluated before FID have none
@@ -422,7 +422,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _batch_size(run_dir: Path) -> int:
-    return json.loads((run_dir / "config.json").read_text())["batch_size"]
+    return json.loads(RunDir(run_dir).config.read_text())["batch_size"]
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ import torch
 
 from infogan.config import preset
 from infogan.data import load_dataset
-from infogan.reporting import read_metrics
+from infogan.run import read_metrics
 from infogan.training import Trainer
 
 SETTINGS = {

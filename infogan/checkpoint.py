@@ -19,19 +19,6 @@ from infogan import files
 from infogan.errors import InfoGANError
 
 FORMAT = "infogan-checkpoint-v1"
-CHECKPOINT_NAME = "checkpoint.safetensors"
-# Weights only, kept by the trainer where its label-free score peaked (see Trainer._keep_if_selected).
-SELECTED_NAME = "selected.safetensors"
-
-
-def resolve(path: str | Path) -> Path:
-    """The checkpoint file for a run directory or a checkpoint path."""
-    path = Path(path)
-    if path.is_dir():
-        path = path / CHECKPOINT_NAME
-    if not path.is_file():
-        raise InfoGANError(f"no checkpoint at {path}: give a run directory or a .safetensors file")
-    return path
 
 
 def write(path: Path, tensors: dict[str, Tensor], meta: dict[str, Any]) -> None:

@@ -25,6 +25,15 @@ from infogan.errors import InfoGANError, InfoGANWarning
 from infogan.latent import LatentSpec
 from infogan.networks import NetworkConfig
 from infogan.options import declared
+from infogan.run import (
+    CALIBRATION_NAME,
+    EVALUATION_NAME,
+    ONNX_DIR,
+    SAMPLES_IMAGE,
+    TRAVERSALS_DIR,
+    RunDir,
+    output_beside,
+)
 
 EXIT_USAGE, EXIT_FAILURE, EXIT_INTERRUPTED = 2, 1, 130
 MAX_SAMPLES = 1024  # images in one `sample` grid (32 × 32)
@@ -252,17 +261,17 @@ def _train(args: argparse.Namespace) -> int:
 def _train_in_world(args: argparse.Namespace, world) -> int:
     from infogan.distributed import initialise
     from infogan.model import resolve_device
-    from infogan.training import Trainer, TrainingInterrupted, check_resumable, load_run_config
+    from infogan.training import Trainer, TrainingInterrupted
 
     _check_train_flags(args)
     # With --resume, a --preset given is compared with the run like every other option (check_resumable)
-    base = load_run_config(Path(args.resume)) if args.resume and not args.preset else preset(args.preset or "mnist")
+    base = RunDir(args.resume).read_config() if args.resume and not args.preset else preset(args.preset or "mnist")
     config = _requested_config(args, base)
     run_dir = Path(args.resume or args.out or f"runs/{args.preset or 'mnist'}-seed{config.seed}")
-    if not args.resume and (run_dir / "checkpoint.safetensors").exists():
+    if not args.resume and RunDir(run_dir).holds_run():
         raise InfoGANError(f"{run_dir} already holds a run: pass --resume {run_dir} or choose another --out")
     if args.resume:  # config.json's sizes against the checkpoint's tensors, before a model of those sizes is built
-        check_resumable(run_dir, config)
+        RunDir(run_dir).check_resumable(config)
     device = initialise(world, resolve_device(args.device))
     train = _load_data(config, "train", args, progress=not args.no_progress and world.is_main)
     if args.epochs is not None:
@@ -354,14 +363,8 @@ def _load(args: argparse.Namespace):
 
 
 def _default_out(args: argparse.Namespace, name: str) -> Path:
-    """RUN/name for a run or its checkpoint; RUN/<stem>_name for another file, such as selected.safetensors,
-    so that its outputs do not overwrite those of the run's last checkpoint."""
-    model = Path(args.model)
-    if model.is_dir():
-        return model / name
-    from infogan.checkpoint import CHECKPOINT_NAME
-
-    return model.parent / (name if model.name == CHECKPOINT_NAME else f"{model.stem}_{name}")
+    """Where a command writes ``name`` for ``--model`` unless told: beside the model (run.output_beside)."""
+    return output_beside(Path(args.model), name)
 
 
 def _add_sample(commands: argparse._SubParsersAction) -> None:
@@ -405,7 +408,7 @@ def _sample(args: argparse.Namespace) -> int:
         raise InfoGANError(f"--code {repeated[0]} was given {names.count(repeated[0])} times; give each code once")
     model = _load(args)
     images = model.generate(args.num, codes=dict(args.code), units=dict(args.set), seed=args.seed)
-    out = Path(args.out or _default_out(args, "samples.png"))
+    out = Path(args.out or _default_out(args, SAMPLES_IMAGE))
     out = viz.save_png(viz.grid_image(images, columns=args.columns), out)
     print(out)
     return 0
@@ -445,7 +448,7 @@ def _traverse(args: argparse.Namespace) -> int:
 
     model = _load(args)
     names = [c.name for c in model.spec.codes] if args.all else [model.spec.code(args.code).name]
-    out_dir = Path(args.out or _default_out(args, "traversals"))
+    out_dir = Path(args.out or _default_out(args, TRAVERSALS_DIR))
     for name in names:
         images = model.traversal(name, span=tuple(args.span), steps=args.steps, seed=args.seed)
         figure = viz.traversal_image(images, model.row_labels(name))
@@ -623,7 +626,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         report["quality"] = _quality(model, name, data, args)
     text = json.dumps(report, indent=1)
     print(text)
-    _write_text(text + "\n", str(args.out or _default_out(args, "evaluation.json")))
+    _write_text(text + "\n", str(args.out or _default_out(args, EVALUATION_NAME)))
     return 0
 
 
@@ -823,7 +826,7 @@ def _calibrate(args: argparse.Namespace) -> int:
         print(f"{code} -> {unit_map.property}: {low:.4g}..{high:.4g} {unit_map.unit} over {code} = {span}")
     print(f"units stored in {model.save_annotations()}")
     report = {"model": str(args.model), "span": list(args.span), "draws": args.draws, "seed": args.seed}
-    out = args.out or _default_out(args, "calibration.json")
+    out = args.out or _default_out(args, CALIBRATION_NAME)
     _write_text(json.dumps(report | result.as_dict(), indent=1) + "\n", str(out))
     return 0
 
@@ -861,7 +864,7 @@ def _add_export(commands: argparse._SubParsersAction) -> None:
 def _export(args: argparse.Namespace) -> int:
     export = _optional_module("export", verb="export", extra="export", packages=_EXPORT_PACKAGES)
     model = _load(args)
-    for path in export.export_onnx(model, Path(args.out or _default_out(args, "onnx"))):
+    for path in export.export_onnx(model, Path(args.out or _default_out(args, ONNX_DIR))):
         print(path)
     return 0
 
@@ -905,13 +908,11 @@ def _evaluation_source(args: argparse.Namespace) -> tuple[str, str | None]:
         return "folder", str(Path(args.data).expanduser())
     if args.dataset:
         return args.dataset, None
-    from infogan.training import CONFIG_NAME, load_run_config
-
     model = Path(args.model)
-    run_dir = model if model.is_dir() else model.parent
-    if not (run_dir / CONFIG_NAME).is_file():
+    run_dir = RunDir(model if model.is_dir() else model.parent)
+    if not run_dir.has_config():
         return "mnist", None
-    config = load_run_config(run_dir)
+    config = run_dir.read_config()
     return config.dataset, config.data_path
 
 

@@ -1,4 +1,4 @@
-"""Files that survive kills and full disks: atomic replacement, stale temporaries, the run directory's lock."""
+"""Files that survive kills and full disks: atomic replacement, stale temporaries, a directory's lock."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from pathlib import Path
 
 from infogan.errors import InfoGANError
 
-LOCK_NAME = ".lock"
 _PROC_FD = Path("/proc/self/fd")
 # O_TMPFILE is refused with one of these where the system or file system lacks it
 _NO_TMPFILE = {errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL, errno.ENOENT}
@@ -130,8 +129,9 @@ def remove_stale_temporaries(directory: Path) -> list[Path]:
 
 
 @contextlib.contextmanager
-def locked(directory: Path) -> Iterator[None]:
-    """Hold ``directory``'s lock file for the duration; a second holder gets a one-line error naming the first.
+def locked(path: Path) -> Iterator[None]:
+    """Hold the lock file ``path`` for the duration; a second holder gets a one-line error naming the first
+    and the directory the file guards (its parent).
 
     An OS lock (flock), so it ends with the process however the process ends: a kill leaves no
     stale lock. Where there is no flock (Windows) the directory is not locked.
@@ -141,7 +141,7 @@ def locked(directory: Path) -> Iterator[None]:
     except ImportError:
         yield
         return
-    path = Path(directory) / LOCK_NAME
+    path = Path(path)
     try:
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
     except OSError as err:
@@ -152,7 +152,7 @@ def locked(directory: Path) -> Iterator[None]:
         except BlockingIOError:
             holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
             raise InfoGANError(
-                f"{directory} is in use by another infogan process (pid {holder}); wait for it to finish or stop it"
+                f"{path.parent} is in use by another infogan process (pid {holder}); wait for it to finish or stop it"
             ) from None
         with contextlib.suppress(OSError):  # the pid is for the message above; a full disk must not stop us
             os.ftruncate(fd, 0)

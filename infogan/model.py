@@ -22,6 +22,7 @@ from infogan.data import as_float, to_tensor
 from infogan.errors import InfoGANError
 from infogan.latent import LatentBatch, LatentSpec, continuous_value
 from infogan.networks import InfoGANNetworks
+from infogan.run import checkpoint_file, weights_step
 
 
 def resolve_device(name: str = "auto") -> torch.device:
@@ -45,6 +46,8 @@ def resolve_device(name: str = "auto") -> torch.device:
     return device
 
 
+# The metadata keys of what `infogan name` and `infogan calibrate` add to a trained model
+ANNOTATIONS = ("names", "calibration")
 # safetensors' names of the dtypes a model's state holds
 _STORED_DTYPES = {torch.float32: "F32", torch.int64: "I64"}
 
@@ -146,6 +149,9 @@ class InfoGAN:
         self.nets.eval()
         self.names: naming.ClassNames = {}  # per categorical code, one name or None per class
         self.calibration: dict[str, UnitMap] = {}  # per calibrated continuous code
+        # The training step at which the names and the unit maps were set ("names", "calibration"), where known:
+        # they describe G as it was then, and a resumed run carries them on.
+        self.annotated_at: dict[str, int] = {}
         self.source: Path | None = None  # the file it was loaded from
 
     @property
@@ -162,7 +168,7 @@ class InfoGAN:
     @classmethod
     def load(cls, path: str | Path, *, device: str | torch.device = "auto") -> InfoGAN:
         """Rebuild a model from a run directory or checkpoint file; no code is executed."""
-        file = checkpoint.resolve(path)
+        file = checkpoint_file(path)
         device = resolve_device(str(device))
         with checkpoint.opened(file) as stored:
             if "model_config" not in stored.meta:
@@ -171,7 +177,7 @@ class InfoGAN:
             check_stored_weights(config, stored.specs, file)  # before the model is built at the header's sizes
             model = cls(config, device=device)
             model.load_weights(checkpoint.strip_prefix("model.", stored.tensors("model.")), source=file)
-            model.set_annotations(stored.meta.get("names") or {}, stored.meta.get("calibration") or {})
+            model.load_annotations(stored.meta)
         model.source = file
         return model
 
@@ -211,20 +217,41 @@ class InfoGAN:
         self.names = naming.check_names(self.spec, names)
         self.calibration = maps_from_metadata(calibration, conts)
 
+    def load_annotations(self, meta: Mapping[str, Any]) -> None:
+        """Names, unit maps and the steps they were set at, from a checkpoint's metadata."""
+        self.set_annotations(meta.get("names") or {}, meta.get("calibration") or {})
+        recorded = meta.get("annotated_at") if isinstance(meta.get("annotated_at"), dict) else {}
+        held = self.annotations()
+        # Without a record they were set on this very file (annotating leaves the weights as they are)
+        steps = {kind: recorded.get(kind, weights_step(meta)) for kind in ANNOTATIONS if held[kind] is not None}
+        self.annotated_at = {kind: step for kind, step in steps.items() if type(step) is int}
+
     def annotations(self) -> dict[str, object]:
-        """The names and unit maps as checkpoint metadata (None where there are none)."""
+        """The names and unit maps as checkpoint metadata, with the steps they were set at (None where there
+        are none)."""
         names = {code: entries for code, entries in self.names.items() if any(entries)}
         units = {code: m.as_dict() for code, m in self.calibration.items()}
-        return {"names": names or None, "calibration": units or None}
+        steps = {kind: step for kind, step in self.annotated_at.items() if {"names": names, "calibration": units}[kind]}
+        return {"names": names or None, "calibration": units or None, "annotated_at": steps or None}
 
     def save_annotations(self, path: str | Path | None = None) -> Path:
         """Store the names and unit maps in a checkpoint file (default: the one loaded), atomically,
         keeping its tensors and other metadata as they are."""
         if path is None and self.source is None:
             raise InfoGANError("this model was not loaded from a file: give the checkpoint to annotate")
-        file = checkpoint.resolve(path if path is not None else self.source)
+        file = checkpoint_file(path if path is not None else self.source)
+        self._note_annotation_steps(checkpoint.read_metadata(file))
         checkpoint.update_metadata(file, self.annotations())
         return file
+
+    def _note_annotation_steps(self, stored: Mapping[str, Any]) -> None:
+        """Names or units that differ from those ``stored`` holds are set now, at the step of its weights."""
+        current = self.annotations()
+        for kind in ANNOTATIONS:
+            if current[kind] != stored.get(kind):
+                self.annotated_at.pop(kind, None)
+                if weights_step(stored) is not None:
+                    self.annotated_at[kind] = weights_step(stored)
 
     def name_from_examples(
         self, folder: str | Path, *, code: str | None = None, strict: bool = False

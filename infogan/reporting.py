@@ -1,4 +1,4 @@
-"""One reporting call for every scalar: appended to ``metrics.jsonl`` and sent to TensorBoard."""
+"""One reporting call for every scalar: appended to a run's ``metrics.jsonl`` and sent to TensorBoard."""
 
 from __future__ import annotations
 
@@ -15,18 +15,18 @@ from infogan.errors import InfoGANError
 
 
 class Reporter:
-    """Writes ``{"step": s, "time": t, name: value, …}`` lines; names are grouped by slashes.
+    """Writes ``{"step": s, "time": t, name: value, …}`` lines to ``path``; names are grouped by slashes.
 
     A context manager: leaving it flushes TensorBoard; a write that fails (a full disk) raises
     :class:`InfoGANError` with one line.
     """
 
-    def __init__(self, run_dir: Path, *, tensorboard: bool = True, resume_step: int = 0) -> None:
-        self.path = run_dir / "metrics.jsonl"
+    def __init__(self, path: Path, *, tensorboard: Path | None = None, resume_step: int = 0) -> None:
+        self.path = path
         self._keep_until(resume_step)
         self._writer = None
-        self._tensorboard_dir = run_dir / "tensorboard"
-        if tensorboard:
+        self._tensorboard_dir = tensorboard  # the event files' folder; None: no TensorBoard
+        if tensorboard is not None:
             from torch.utils.tensorboard import SummaryWriter  # deferred: heavy import
 
             _quiet_tensorboard_threads()
@@ -81,7 +81,7 @@ def _writing(path: Path) -> Iterator[None]:
 
 
 def _records(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
-    """Each line of a ``metrics.jsonl`` with its record; a line that does not parse, as a kill or a
+    """Each line of a metrics file with its record; a line that does not parse, as a kill or a
     full disk leaves the last one, is skipped."""
     for line in path.read_text(errors="replace").splitlines():
         try:
@@ -92,11 +92,8 @@ def _records(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
             yield line, record
 
 
-def read_metrics(run_dir: Path) -> list[dict[str, float]]:
-    """Every record of a run's ``metrics.jsonl``, in order (a torn line is skipped)."""
-    path = Path(run_dir) / "metrics.jsonl"
-    if not path.is_file():
-        return []
+def read_records(path: Path) -> list[dict[str, float]]:
+    """Every record of a metrics file, in order (a torn line is skipped)."""
     return [record for _, record in _records(path)]
 
 

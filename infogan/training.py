@@ -8,7 +8,6 @@ batch; the losses are :class:`infogan.objective.Objective`'s.
 from __future__ import annotations
 
 import contextlib
-import json
 import math
 import signal
 import threading
@@ -23,22 +22,20 @@ from torch import Tensor, nn
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
-from infogan import checkpoint, files, viz
-from infogan.config import RESUMABLE_KEYS, TrainConfig, to_dict, train_config_from_dict
+from infogan import checkpoint, viz
+from infogan.config import TrainConfig, to_dict
 from infogan.data import ImageDataset, make_batches
 from infogan.distributed import World, barrier, mean_across
 from infogan.errors import InfoGANError, InfoGANWarning
 from infogan.evaluation import categorical_score, real_data_information
 from infogan.hardware import PrecisionChoice, choose_precision, keep_freed_memory
 from infogan.latent import LatentBatch, QReading
-from infogan.model import InfoGAN, check_stored_weights
+from infogan.model import InfoGAN
 from infogan.networks import build_pair_classifier
 from infogan.objective import ContrastivePairs, Objective, discriminator_pass
 from infogan.reporting import Reporter
+from infogan.run import RunDir, checkpoint_file, resumable_step
 
-CONFIG_NAME = "config.json"
-# config.json's record of what was resolved at train time (``precision: auto`` -> fp32 or bf16), beside the config.
-RESOLVED_KEY = "resolved"
 PAIR_CLASSIFIER_PREFIX = "cr."  # H's weights in the checkpoint, beside the model's "model."
 SELECTION_IMAGES = 5000
 
@@ -117,7 +114,7 @@ class Trainer:
         data_mode: str = "auto",
         workers: int | None = None,
     ) -> None:
-        self.config, self.run_dir, self.device = config, Path(run_dir), device
+        self.config, self.run, self.device = config, RunDir(run_dir), device
         self.world = world or World()
         self.precision: PrecisionChoice = choose_precision(config.precision, device)
         if device.type == "cpu":
@@ -303,10 +300,10 @@ class Trainer:
         self.nets.train()
         with contextlib.ExitStack() as held:
             if self.world.is_main:
-                held.enter_context(files.locked(self.run_dir))
+                held.enter_context(self.run.locked())
                 self._claim_run_dir()
                 self._write_config()
-                reporter = Reporter(self.run_dir, tensorboard=self._tensorboard, resume_step=self.step)
+                reporter = self.run.reporter(tensorboard=self._tensorboard, resume_step=self.step)
                 self.reporter = held.enter_context(reporter)
             return self._loop()
 
@@ -345,9 +342,8 @@ class Trainer:
     def _claim_run_dir(self) -> None:
         """Under the lock: clear the temporaries of killed writes, and make sure that the run on
         disk is the one this trainer continues (none on a fresh start, else the step it restored)."""
-        files.remove_stale_temporaries(self.run_dir)
-        path = self.run_dir / checkpoint.CHECKPOINT_NAME
-        on_disk = checkpoint.read_metadata(path).get("step") if path.is_file() else None
+        self.run.remove_stale_temporaries()
+        on_disk = self.run.checkpoint_step()
         if on_disk == self._checkpoint_step:
             return
         if self._checkpoint_step is None:
@@ -454,11 +450,11 @@ class Trainer:
             return
         self._selected_score, self._selected_step = scores[f"eval/{name}_real_mi"], self.step
         meta = self.model.metadata() | {"selected": {"step": self.step, "code": name, "real_mi": self._selected_score}}
-        checkpoint.write(self.run_dir / checkpoint.SELECTED_NAME, self.model.weights(), meta)
+        self.run.write_selected(self.model.weights(), meta)
 
     def _maybe_snapshot(self) -> None:
         if self.world.is_main and self._due(self.config.sample_every):
-            self.save_samples(self.run_dir / "samples" / f"step_{self.step:07d}.png")
+            self.save_samples(self.run.sample_image(self.step))
 
     def _maybe_checkpoint(self) -> None:
         if self._due(self.config.checkpoint_every):
@@ -492,14 +488,15 @@ class Trainer:
         return viz.save_png(viz.grid_image(images, columns=10), path)
 
     # ----- checkpoints and resume -------------------------------------------------------------
+    @property
+    def run_dir(self) -> Path:
+        """The run directory's path (``self.run`` names its files)."""
+        return self.run.path
+
     def _write_config(self) -> None:
         """The config as asked (``precision`` may be ``auto``), and what this run resolved it to."""
-        record = to_dict(self.config) | {
-            RESOLVED_KEY: {"precision": self.precision.precision, "precision_reason": self.precision.reason}
-        }
-        files.write_atomically(
-            self.run_dir / CONFIG_NAME, (json.dumps(record, indent=2, sort_keys=True) + "\n").encode()
-        )
+        resolved = {"precision": self.precision.precision, "precision_reason": self.precision.reason}
+        self.run.write_config(self.config, resolved)
 
     def _all_parameters(self) -> list[nn.Parameter]:
         extra = list(self.pair_classifier.parameters()) if self.pair_classifier is not None else []
@@ -521,17 +518,17 @@ class Trainer:
             tensors |= checkpoint.with_prefix(f"optim.{name}.", flat)
             meta[f"optim_{name}"] = rest
         tensors |= checkpoint.with_prefix("rng.", checkpoint.rng_state())
-        path = self.run_dir / checkpoint.CHECKPOINT_NAME
+        path = self.run.checkpoint
         if self.world.is_main:
-            checkpoint.write(path, tensors, meta)
+            self.run.write_checkpoint(tensors, meta)
         barrier(self.world)  # nobody runs ahead of a checkpoint that may yet fail to write
         self._checkpoint_step = self.step
         return path
 
     def restore(self, path: Path) -> None:
         """Continue from a checkpoint written by :meth:`save_checkpoint` of the same config."""
-        with checkpoint.opened(checkpoint.resolve(path)) as stored:
-            step = _check_resumable(stored, self.config, path)
+        with checkpoint.opened(checkpoint_file(path)) as stored:
+            step = resumable_step(stored, self.config, path)
             tensors = stored.tensors()
         try:
             self._load_training_state(tensors, stored.meta, step, stored.path)
@@ -541,10 +538,13 @@ class Trainer:
                 f"{stored.path} holds a malformed training state ({type(err).__name__}: {detail})"
             ) from None
         self.step = self._checkpoint_step = step
-        self._selected_score, self._selected_step = _kept_selection(self.run_dir)
+        self._selected_score, self._selected_step = self.run.kept_selection()
+        if self.model.annotated_at and self.world.is_main:
+            warnings.warn(_annotations_warning(self.model.annotated_at), InfoGANWarning, stacklevel=2)
 
     def _load_training_state(self, tensors: dict[str, Tensor], meta: dict, step: int, source: Path) -> None:
         self.model.load_weights(checkpoint.strip_prefix("model.", tensors), source=source)
+        self.model.load_annotations(meta)  # names and units go on into every checkpoint this run writes
         if self.pair_classifier is not None:
             self.pair_classifier.load_state_dict(checkpoint.strip_prefix(PAIR_CLASSIFIER_PREFIX, tensors))
         for name, optimizer in self._named_optimizers().items():
@@ -581,77 +581,15 @@ class Trainer:
                     )
 
 
-def check_resumable(run_dir: Path, config: TrainConfig) -> int:
-    """The step of ``run_dir``'s checkpoint, once its header matches ``config`` and its tensors' shapes
-    fit the networks ``config`` describes: checked before a model of the sizes that ``config.json``
-    claims is built."""
-    with checkpoint.opened(checkpoint.resolve(run_dir)) as stored:
-        return _check_resumable(stored, config, run_dir)
-
-
-def _check_resumable(stored: checkpoint.Stored, config: TrainConfig, source: Path) -> int:
-    meta = stored.meta
-    if "optim_d" not in meta:
-        raise InfoGANError(f"{source} holds weights only, no training state to resume from")
-    if not isinstance(meta.get("train_config"), dict):
-        raise InfoGANError(f"{stored.path} holds no training configuration: it cannot be resumed")
-    step = meta.get("step")
-    if type(step) is not int or step < 0:
-        raise InfoGANError(f"{stored.path} holds a malformed step ({json.dumps(step)}): it cannot be resumed")
-    ensure_compatible(train_config_from_dict(meta["train_config"]), config, source)
-    check_stored_weights(config.model, stored.specs, stored.path)
-    return step
-
-
-def _kept_selection(run_dir: Path) -> tuple[float, int | None]:
-    """The label-free score and step of the weights in ``selected.safetensors``. The file is optional
-    and the next better evaluation replaces it, so one that does not read is ignored with a warning."""
-    path = run_dir / checkpoint.SELECTED_NAME
-    if not path.is_file():
-        return -math.inf, None
-    try:
-        chosen = checkpoint.read_metadata(path)["selected"]
-        score, step = float(chosen["real_mi"]), int(chosen["step"])
-    except (InfoGANError, KeyError, TypeError, ValueError) as err:
-        reason = str(err) if isinstance(err, InfoGANError) else "it holds no selection score"
-        warnings.warn(f"ignoring {path}: {reason}; the next evaluation replaces it", InfoGANWarning, stacklevel=3)
-        return -math.inf, None
-    return (score, step) if math.isfinite(score) else (-math.inf, None)
-
-
-def ensure_compatible(stored: TrainConfig, requested: TrainConfig, source: Path) -> None:
-    """Refuse to resume with settings other than the run's own, except length and cadence."""
-    old, new = to_dict(stored), to_dict(requested)
-    for key in RESUMABLE_KEYS:
-        old.pop(key), new.pop(key)
-    differences = sorted(_diff(old, new))
-    if differences:
-        raise InfoGANError(
-            f"{source} was trained with other settings ({'; '.join(differences)}); "
-            "resume with the run's own settings or start a new run"
-        )
-
-
-def _diff(old: dict, new: dict, prefix: str = "") -> list[str]:
-    out = []
-    for key in old.keys() | new.keys():
-        a, b = old.get(key), new.get(key)
-        if isinstance(a, dict) and isinstance(b, dict):
-            out += _diff(a, b, f"{prefix}{key}.")
-        elif a != b:
-            out.append(f"{prefix}{key}: run has {json.dumps(a)}, asked for {json.dumps(b)}")
-    return out
-
-
-def load_run_config(run_dir: Path) -> TrainConfig:
-    """The :class:`TrainConfig` stored in a run directory's ``config.json``."""
-    path = Path(run_dir) / CONFIG_NAME
-    try:
-        record = json.loads(path.read_text())
-        if isinstance(record, dict):
-            record.pop(RESOLVED_KEY, None)  # a record of the last start, not a setting
-        return train_config_from_dict(record)
-    except FileNotFoundError:
-        raise InfoGANError(f"{run_dir} is not a run directory (no {CONFIG_NAME})") from None
-    except json.JSONDecodeError as err:
-        raise InfoGANError(f"{path} is not valid JSON: {err}") from None
+def _annotations_warning(annotated_at: dict[str, int]) -> str:
+    """One line: which of a resumed run's names and units were set at which step, and why that matters."""
+    what = {"names": "class names", "calibration": "units"}
+    if len(set(annotated_at.values())) == 1:
+        kinds = " and ".join(what[kind] for kind in annotated_at)
+        when = f"the {kinds} were set at step {next(iter(annotated_at.values()))}"
+    else:
+        when = "the " + " and the ".join(f"{what[kind]} were set at step {step}" for kind, step in annotated_at.items())
+    return (
+        f"{when} and may no longer fit once G trains further; they are kept in this run's new checkpoints: "
+        "check them after training (infogan name, infogan calibrate)"
+    )

@@ -90,10 +90,3 @@ def test_foreign_safetensors_file_is_refused(tmp_path):
     save_file({"w": torch.ones(1)}, str(path))
     with pytest.raises(InfoGANError, match="not an infogan checkpoint"):
         checkpoint.read(path)
-
-
-def test_resolve(tmp_path):
-    with pytest.raises(InfoGANError, match="no checkpoint"):
-        checkpoint.resolve(tmp_path)
-    (tmp_path / checkpoint.CHECKPOINT_NAME).write_bytes(b"x")
-    assert checkpoint.resolve(tmp_path) == tmp_path / checkpoint.CHECKPOINT_NAME

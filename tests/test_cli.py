@@ -247,6 +247,28 @@ def test_a_torn_last_metrics_line_does_not_block_a_resume(run_dir, mnist_root, t
     assert len(warned) == 1 and warned[0].startswith(f"infogan: warning: ignoring {run / 'selected.safetensors'}")
 
 
+def test_a_resume_keeps_the_names_and_units_and_warns_once(run_dir, mnist_root, tmp_path, capsys):
+    run = _copy_run(run_dir, tmp_path)
+    step = read_metadata(run / "checkpoint.safetensors")["step"]
+    assert main(["name", str(run), "--names", "c1=zero,one,,,,,,,,", "--device", "cpu"]) == 0
+    calibrate = ["calibrate", str(run), "--steps", "3", "--draws", "2", "--use", "c2=slant", "--device", "cpu"]
+    assert main([*calibrate, "--out", str(tmp_path / "calibration.json")]) == 0
+    capsys.readouterr()
+    base = ["--data-root", str(mnist_root), "--no-progress", "--device", "cpu", "--eval-every", "0"]
+    assert main(["train", "--resume", str(run), "--steps", str(step + 2), *base]) == 0
+    warned = [line for line in capsys.readouterr().err.splitlines() if "warning" in line]
+    assert warned == [
+        f"infogan: warning: the class names and units were set at step {step} and may no longer fit once G "
+        "trains further; they are kept in this run's new checkpoints: check them after training "
+        "(infogan name, infogan calibrate)"
+    ]
+    assert main(["train", "--resume", str(run), "--steps", str(step + 3), *base]) == 0
+    meta = read_metadata(run / "checkpoint.safetensors")
+    assert meta["step"] == step + 3 and meta["annotated_at"] == {"names": step, "calibration": step}
+    model = InfoGAN.load(run, device="cpu")
+    assert model.names["c1"][:3] == ["zero", "one", None] and model.calibration["c2"].property == "slant"
+
+
 def test_a_config_json_claiming_other_sizes_is_refused_before_a_model_is_built(run_dir, tmp_path, capsys, monkeypatch):
     run = _copy_run(run_dir, tmp_path)
     config = json.loads((run / "config.json").read_text())

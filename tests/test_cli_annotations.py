@@ -10,6 +10,7 @@ from PIL import Image
 
 from infogan import InfoGAN, checkpoint
 from infogan.cli import main
+from infogan.run import CHECKPOINT_NAME, SELECTED_NAME
 
 DIGITS = "zero,one,two,three,four,five,six,seven,eight,nine"
 
@@ -18,8 +19,8 @@ DIGITS = "zero,one,two,three,four,five,six,seven,eight,nine"
 def run(vivid_model, tmp_path):
     """A run directory holding the vivid model as its checkpoint and as its selected weights."""
     folder = tmp_path / "run"
-    vivid_model.save(folder / checkpoint.CHECKPOINT_NAME)
-    vivid_model.save(folder / checkpoint.SELECTED_NAME)
+    vivid_model.save(folder / CHECKPOINT_NAME)
+    vivid_model.save(folder / SELECTED_NAME)
     return folder
 
 
@@ -32,9 +33,9 @@ def _last_error(capsys) -> str:
 def test_name_by_hand_and_use_the_names(run, tmp_path, capsys):
     assert main(["name", str(run), "--names", f"c1={DIGITS}", "--device", "cpu"]) == 0
     out = capsys.readouterr().out
-    assert f"names stored in {run / checkpoint.CHECKPOINT_NAME}" in out and "c1: 0=zero, 1=one" in out
-    assert checkpoint.read_metadata(run / checkpoint.CHECKPOINT_NAME)["names"]["c1"][7] == "seven"
-    assert "names" not in checkpoint.read_metadata(run / checkpoint.SELECTED_NAME)  # only the file named
+    assert f"names stored in {run / CHECKPOINT_NAME}" in out and "c1: 0=zero, 1=one" in out
+    assert checkpoint.read_metadata(run / CHECKPOINT_NAME)["names"]["c1"][7] == "seven"
+    assert "names" not in checkpoint.read_metadata(run / SELECTED_NAME)  # only the file named
 
     by_name, by_index = tmp_path / "a.png", tmp_path / "b.png"
     assert main(["sample", str(run), "--code", "c1=seven", "-n", "4", "--out", str(by_name)]) == 0
@@ -53,7 +54,7 @@ def test_name_by_hand_and_use_the_names(run, tmp_path, capsys):
 
 
 def test_name_the_selected_weights_and_clear(run, capsys):
-    selected = run / checkpoint.SELECTED_NAME
+    selected = run / SELECTED_NAME
     assert main(["name", str(selected), "--names", "c1=,,,,,,,seven,,", "--device", "cpu"]) == 0
     assert checkpoint.read_metadata(selected)["names"] == {"c1": [None] * 7 + ["seven", None, None]}
     assert "model_config" in checkpoint.read_metadata(selected)
@@ -75,7 +76,7 @@ def test_name_from_examples(run, vivid_model, tmp_path, capsys):
     expected = InfoGAN.load(run, device="cpu")
     expected.names = {}
     match = expected.name_from_examples(examples)
-    stored = checkpoint.read_metadata(run / checkpoint.CHECKPOINT_NAME)["names"]["c1"]
+    stored = checkpoint.read_metadata(run / CHECKPOINT_NAME)["names"]["c1"]
     assert {stored.index(name): name for name in ("zero", "seven", "nine")} == {
         k: name for name, k in match.classes.items()
     }
@@ -103,7 +104,7 @@ def test_calibrate_then_ask_and_read_in_units(run, tmp_path, capsys):
     assert main(argv) == 0
     out = capsys.readouterr().out
     assert "slant_deg" in out and "thickness_px" in out and "c2 -> slant:" in out
-    stored = checkpoint.read_metadata(run / checkpoint.CHECKPOINT_NAME)["calibration"]
+    stored = checkpoint.read_metadata(run / CHECKPOINT_NAME)["calibration"]
     assert stored["c2"]["property"] == "slant" and stored["c3"]["property"] == "thickness"
     report = json.loads((run / "calibration.json").read_text())
     assert report["grid"] == [-2.0, -1.0, 0.0, 1.0, 2.0] and set(report["correlation"]) == {"c2", "c3"}

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from infogan.reporting import read_metrics
+from infogan.run import read_metrics
 
 TORCHRUN = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"]
 

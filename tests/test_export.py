@@ -13,10 +13,11 @@ import torch
 from numpy.testing import assert_allclose
 
 import infogan
-from infogan import InfoGAN, LatentSpec, ModelConfig, checkpoint
+from infogan import InfoGAN, LatentSpec, ModelConfig
 from infogan.calibration import UnitMap
 from infogan.cli import main
 from infogan.export import ENCODER_FILE, GENERATOR_FILE, generator_inputs
+from infogan.run import CHECKPOINT_NAME
 
 DOCS_PAGE = Path(__file__).resolve().parents[1] / "docs" / "names-units.md"
 TOLERANCE = 1e-4
@@ -41,7 +42,7 @@ def model():
 def exported(model, tmp_path_factory):
     """The model exported through the CLI, as a run would be."""
     run = tmp_path_factory.mktemp("run")
-    model.save(run / checkpoint.CHECKPOINT_NAME)
+    model.save(run / CHECKPOINT_NAME)
     out = run / "onnx"
     assert main(["export", str(run), "--format", "onnx", "--out", str(out), "--device", "cpu"]) == 0
     return out

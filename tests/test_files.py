@@ -72,9 +72,10 @@ def test_stale_temporaries_are_removed_without_following_links(tmp_path):
 
 def test_the_lock_refuses_a_second_holder_and_names_the_first(tmp_path):
     second = pytest.raises(InfoGANError, match=rf"in use by another infogan process \(pid {os.getpid()}\)")
-    with files.locked(tmp_path), second, files.locked(tmp_path):
+    lock = tmp_path / ".lock"
+    with files.locked(lock), second, files.locked(lock):
         pass
-    with files.locked(tmp_path):  # released on leaving
+    with files.locked(lock):  # released on leaving
         pass
 
 
@@ -82,7 +83,7 @@ _HOLD_LOCK = """
 import sys, time
 from pathlib import Path
 from infogan import files
-with files.locked(Path(sys.argv[1])):
+with files.locked(Path(sys.argv[1]) / ".lock"):
     print("locked", flush=True)
     time.sleep(60)
 """
@@ -93,10 +94,10 @@ def test_the_lock_ends_with_the_process_that_held_it(tmp_path):
     holder = subprocess.Popen([sys.executable, "-c", _HOLD_LOCK, str(tmp_path)], env=env, stdout=subprocess.PIPE)
     try:
         assert holder.stdout.readline() == b"locked\n"
-        with pytest.raises(InfoGANError, match=rf"\(pid {holder.pid}\)"), files.locked(tmp_path):
+        with pytest.raises(InfoGANError, match=rf"\(pid {holder.pid}\)"), files.locked(tmp_path / ".lock"):
             pass
     finally:
         holder.kill()  # SIGKILL: no cleanup code runs, the OS drops the lock
         holder.wait()
-    with files.locked(tmp_path):
+    with files.locked(tmp_path / ".lock"):
         pass

@@ -8,6 +8,7 @@ from torch.testing import assert_close
 
 from infogan import InfoGAN, InfoGANError, LatentSpec, ModelConfig, checkpoint, naming
 from infogan.model import Encoding
+from infogan.run import CHECKPOINT_NAME
 
 DIGITS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
 
@@ -138,7 +139,7 @@ def test_names_are_used_by_generate_encode_and_traversal_labels(model):
 
 
 def test_annotations_are_stored_atomically_keeping_tensors_and_metadata(model, tmp_path):
-    path = tmp_path / checkpoint.CHECKPOINT_NAME
+    path = tmp_path / CHECKPOINT_NAME
     extra = {"optim.d.0.exp_avg": torch.arange(6.0)}
     checkpoint.write(path, {**model.weights(), **extra}, {**model.metadata(), "step": 12, "train_config": {"a": 1}})
     loaded = InfoGAN.load(tmp_path, device="cpu")
@@ -149,13 +150,14 @@ def test_annotations_are_stored_atomically_keeping_tensors_and_metadata(model, t
     assert_close(tensors["optim.d.0.exp_avg"], extra["optim.d.0.exp_avg"])
     assert meta["step"] == 12 and meta["train_config"] == {"a": 1}
     assert meta["names"] == {"c2": ["red", None, "blue"]}
+    assert meta["annotated_at"] == {"names": 12}  # the step of the weights they were chosen for
     assert not list(tmp_path.glob("*.tmp"))
     again = InfoGAN.load(path, device="cpu")
     assert again.names == {"c2": ["red", None, "blue"]}
     assert_close(again.generate(2, codes={"c2": "blue"}, seed=0), model.generate(2, codes={"c2": 2}, seed=0))
     again.set_names("c2", [None, None, None])  # clearing removes the key
     again.save_annotations()
-    assert "names" not in checkpoint.read_metadata(path)
+    assert not {"names", "annotated_at"} & set(checkpoint.read_metadata(path))
 
 
 def test_a_damaged_names_entry_is_one_line(model, tmp_path):

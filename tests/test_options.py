@@ -14,7 +14,7 @@ from infogan.errors import InfoGANError
 from infogan.latent import LatentSpec
 from infogan.networks import NetworkConfig
 from infogan.options import Option, declared, int_list, is_internal
-from infogan.training import ensure_compatible
+from infogan.run import ensure_compatible
 
 DECLARED = [(group, name, o) for group, config in _CONFIG_GROUPS.items() for name, o in declared(config).items()]
 FLAGGED = [(group, name, o) for group, name, o in DECLARED if o.cli]

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from infogan.errors import InfoGANError
-from infogan.reporting import Reporter, read_metrics
+from infogan.reporting import Reporter
+from infogan.run import read_metrics
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -22,7 +23,7 @@ def test_a_torn_last_line_does_not_block_a_resume(tmp_path):
     metrics = tmp_path / "metrics.jsonl"
     metrics.write_text(_lines([1, 2, 3]) + '{"step": 13, "time": 17')  # a kill or a full disk mid-line
     assert [r["step"] for r in read_metrics(tmp_path)] == [1, 2, 3]
-    with Reporter(tmp_path, tensorboard=False, resume_step=2) as reporter:
+    with Reporter(metrics, resume_step=2) as reporter:
         reporter.report(3, {"loss/D": 0.25})
     assert metrics.read_text().splitlines()[-1].startswith('{"step": 3,')
     assert [r["step"] for r in read_metrics(tmp_path)] == [1, 2, 3]
@@ -30,7 +31,7 @@ def test_a_torn_last_line_does_not_block_a_resume(tmp_path):
 
 def test_a_fresh_start_does_not_append_to_an_earlier_attempts_lines(tmp_path):
     (tmp_path / "metrics.jsonl").write_text(_lines([1, 2]))  # killed before its first checkpoint
-    with Reporter(tmp_path, tensorboard=False) as reporter:
+    with Reporter(tmp_path / "metrics.jsonl") as reporter:
         reporter.report(1, {"loss/D": 0.25})
     assert [r["step"] for r in read_metrics(tmp_path)] == [1]
 
@@ -42,14 +43,14 @@ def test_a_planted_symlink_at_the_old_temporary_name_is_not_followed(tmp_path):
     run.mkdir()
     (run / "metrics.jsonl").write_text(_lines([1, 2, 3]))
     (run / "metrics.jsonl.tmp").symlink_to(outside)
-    Reporter(run, tensorboard=False, resume_step=2).close()
+    Reporter(run / "metrics.jsonl", resume_step=2).close()
     assert outside.read_text() == "keep me"
     assert [r["step"] for r in read_metrics(run)] == [1, 2]
 
 
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full, the device that is always full")
 def test_a_full_disk_under_the_metrics_is_one_line(tmp_path):
-    reporter = Reporter(tmp_path, tensorboard=False)
+    reporter = Reporter(tmp_path / "metrics.jsonl")
     reporter.path = Path("/dev/full")  # every write fails with ENOSPC, as on a full disk
     with pytest.raises(InfoGANError, match=r"^could not write /dev/full: No space left on device$"):
         reporter.report(1, {"loss/D": 0.5})
@@ -62,7 +63,8 @@ from tensorboard.summary.writer.record_writer import RecordWriter
 from infogan.errors import InfoGANError
 from infogan.reporting import Reporter
 
-reporter = Reporter(Path(sys.argv[1]), tensorboard=True)
+run = Path(sys.argv[1])
+reporter = Reporter(run / "metrics.jsonl", tensorboard=run / "tensorboard")
 def disk_full(self, data):
     raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 RecordWriter.write = disk_full  # the writer thread's next write fails, as on a full disk

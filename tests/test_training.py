@@ -9,10 +9,11 @@ import torch
 from torch.testing import assert_close
 
 from infogan import checkpoint, files
+from infogan.calibration import UnitMap
 from infogan.errors import InfoGANError, InfoGANWarning
 from infogan.evaluation import real_data_information
 from infogan.model import InfoGAN
-from infogan.reporting import read_metrics
+from infogan.run import CHECKPOINT_NAME, SELECTED_NAME, read_metrics
 from infogan.training import Trainer, TrainingDiverged
 
 CPU = torch.device("cpu")
@@ -208,7 +209,7 @@ def test_the_weights_where_the_label_free_score_peaked_are_kept(tiny_config, tin
     trainer.fit()
     evals = [r for r in read_metrics(trainer.run_dir) if "eval/c1_real_mi" in r]
     best = max(evals, key=lambda r: r["eval/c1_real_mi"])  # the first of equal peaks, as the sweep reads it
-    path = trainer.run_dir / checkpoint.SELECTED_NAME
+    path = trainer.run_dir / SELECTED_NAME
     assert checkpoint.read_metadata(path)["selected"] == {
         "step": best["step"],
         "code": "c1",
@@ -225,12 +226,12 @@ def test_resume_keeps_choosing_against_the_score_already_kept(tiny_config, tiny_
     straight = _trainer(config, tmp_path / "straight", tiny_data)
     straight.fit()
     _trainer(config.replace(steps=4), tmp_path / "split", tiny_data).fit()
-    kept_before = checkpoint.read_metadata(tmp_path / "split" / "run" / checkpoint.SELECTED_NAME)["selected"]
+    kept_before = checkpoint.read_metadata(tmp_path / "split" / "run" / SELECTED_NAME)["selected"]
     second = _trainer(config, tmp_path / "split", tiny_data)
     second.restore(tmp_path / "split" / "run")
     assert second._selected_score == kept_before["real_mi"]
     second.fit()
-    read = [checkpoint.read_metadata(t.run_dir / checkpoint.SELECTED_NAME) for t in (straight, second)]
+    read = [checkpoint.read_metadata(t.run_dir / SELECTED_NAME) for t in (straight, second)]
     assert read[0]["selected"] == read[1]["selected"]
 
 
@@ -238,7 +239,29 @@ def test_resume_keeps_choosing_against_the_score_already_kept(tiny_config, tiny_
 def test_no_selected_weights_without_evaluation(tiny_config, tiny_data, tmp_path):
     trainer = _trainer(tiny_config.replace(eval_every=0), tmp_path, tiny_data)
     trainer.fit()
-    assert not (trainer.run_dir / checkpoint.SELECTED_NAME).exists()
+    assert not (trainer.run_dir / SELECTED_NAME).exists()
+
+
+def test_resume_carries_names_and_units_into_its_checkpoints_and_selection(tiny_config, tiny_data, tmp_path):
+    config = tiny_config.replace(steps=2)  # evaluates and checkpoints every 2 steps
+    _trainer(config, tmp_path, tiny_data).fit()
+    named = InfoGAN.load(tmp_path / "run", device="cpu")
+    named.set_names("c1", ["zero", "one", *[None] * 8])
+    named.calibration = {"c2": UnitMap("c2", "slant", "deg", 0.9, (-2.0, 2.0), (-10.0, 10.0))}
+    named.save_annotations()
+    (tmp_path / "run" / SELECTED_NAME).unlink()  # the evaluation at step 4 then writes a new one
+    resumed = _trainer(config.replace(steps=4), tmp_path, tiny_data)
+    with pytest.warns(InfoGANWarning, match=r"^the class names and units were set at step 2 and may no longer fit"):
+        resumed.restore(tmp_path / "run")
+    resumed.fit()
+    for name in (CHECKPOINT_NAME, SELECTED_NAME):
+        meta = checkpoint.read_metadata(tmp_path / "run" / name)
+        assert meta["names"] == {"c1": ["zero", "one", *[None] * 8]}
+        assert meta["calibration"] == {"c2": named.calibration["c2"].as_dict()}
+        assert meta["annotated_at"] == {"names": 2, "calibration": 2}  # when they were set, not the step now
+    assert checkpoint.read_metadata(tmp_path / "run" / CHECKPOINT_NAME)["step"] == 4
+    loaded = InfoGAN.load(tmp_path / "run", device="cpu")
+    assert loaded.names["c1"][:2] == ["zero", "one"] and loaded.calibration["c2"].property == "slant"
 
 
 # ----- InfoGAN-CR's contrastive regulariser -------------------------------------------------------
@@ -313,7 +336,7 @@ def test_patience_stops_once_the_label_free_score_stops_rising(tiny_config, tiny
     trainer = _trainer(tiny_config.replace(steps=8, eval_every=1, patience=2), tmp_path, tiny_data)
     trainer.fit()
     assert trainer.stopped_early and trainer.step == 4
-    assert checkpoint.read_metadata(trainer.run_dir / checkpoint.CHECKPOINT_NAME)["step"] == 4
+    assert checkpoint.read_metadata(trainer.run_dir / CHECKPOINT_NAME)["step"] == 4
 
 
 def test_patience_needs_evaluation(tiny_config):
@@ -325,10 +348,10 @@ def test_patience_needs_evaluation(tiny_config):
 def test_fit_refuses_a_run_directory_that_another_process_holds(tiny_config, tiny_data, tmp_path):
     trainer = _trainer(tiny_config, tmp_path, tiny_data)
     refused = pytest.raises(InfoGANError, match=rf"in use by another infogan process \(pid {os.getpid()}\)")
-    with files.locked(trainer.run_dir), refused:  # held as a concurrent `infogan train --resume` would
+    with trainer.run.locked(), refused:  # held as a concurrent `infogan train --resume` would
         trainer.fit()
     assert not (trainer.run_dir / "metrics.jsonl").exists()
-    assert not (trainer.run_dir / checkpoint.CHECKPOINT_NAME).exists()
+    assert not (trainer.run_dir / CHECKPOINT_NAME).exists()
 
 
 def test_a_resume_of_a_run_that_moved_on_since_it_was_read_is_refused(tiny_config, tiny_data, tmp_path):
@@ -339,7 +362,7 @@ def test_a_resume_of_a_run_that_moved_on_since_it_was_read_is_refused(tiny_confi
     first.fit()
     with pytest.raises(InfoGANError, match=r"changed since step 2 was restored \(its checkpoint is now at step 4"):
         second.fit()
-    assert checkpoint.read_metadata(tmp_path / "run" / checkpoint.CHECKPOINT_NAME)["step"] == 4
+    assert checkpoint.read_metadata(tmp_path / "run" / CHECKPOINT_NAME)["step"] == 4
 
 
 def test_a_start_clears_killed_writes_and_does_not_append_to_a_dead_attempts_metrics(tiny_config, tiny_data, tmp_path):
@@ -362,7 +385,7 @@ def test_divergence_before_the_first_checkpoint_says_that_none_is_kept(tiny_conf
     with pytest.raises(TrainingDiverged, match="no checkpoint had been written yet") as stopped:
         trainer.fit()
     assert "kept" not in str(stopped.value)
-    assert not (tmp_path / "run" / checkpoint.CHECKPOINT_NAME).exists()
+    assert not (tmp_path / "run" / CHECKPOINT_NAME).exists()
 
 
 @pytest.mark.parametrize(
@@ -402,11 +425,11 @@ def _first_weight(tensors):
 
 def _crafted(run, tmp_path, change):
     """A copy of ``run`` whose checkpoint ``change(tensors, meta)`` edited."""
-    tensors, meta = checkpoint.read(run / checkpoint.CHECKPOINT_NAME)
+    tensors, meta = checkpoint.read(run / CHECKPOINT_NAME)
     change(tensors, meta)
     copy = tmp_path / "crafted"
     copy.mkdir()
-    checkpoint.write(copy / checkpoint.CHECKPOINT_NAME, tensors, meta)
+    checkpoint.write(copy / CHECKPOINT_NAME, tensors, meta)
     return copy
 
 
@@ -464,9 +487,9 @@ def test_an_unreadable_selected_file_is_ignored_with_a_warning(finished_run, tmp
     config, data, run = finished_run
     crafted = _crafted(run, tmp_path, lambda tensors, meta: None)
     if isinstance(selected, bytes):
-        (crafted / checkpoint.SELECTED_NAME).write_bytes(selected)
+        (crafted / SELECTED_NAME).write_bytes(selected)
     else:
-        InfoGAN.load(run, device="cpu").save(crafted / checkpoint.SELECTED_NAME)  # no "selected" key
+        InfoGAN.load(run, device="cpu").save(crafted / SELECTED_NAME)  # no "selected" key
     trainer = Trainer(config.replace(steps=3), crafted, data, device=CPU, progress=False, tensorboard=False)
     with pytest.warns(InfoGANWarning, match="ignoring .*selected.safetensors"):
         trainer.restore(crafted)
@@ -508,7 +531,7 @@ def test_auto_precision_is_resolved_per_start_and_recorded_beside_the_request(
     tiny_config, tiny_data, tmp_path, monkeypatch
 ):
     from infogan import hardware
-    from infogan.training import load_run_config
+    from infogan.run import RunDir
 
     monkeypatch.setattr(hardware, "cpu_info", lambda: hardware.CPUInfo("native", frozenset({"amx_bf16"}), "x86_64"))
     monkeypatch.setitem(hardware.BF16_ACCURACY_CHECKED, "cpu", True)
@@ -523,7 +546,7 @@ def test_auto_precision_is_resolved_per_start_and_recorded_beside_the_request(
     assert "amx_bf16" in record["resolved"]["precision_reason"]
     # The run moves to a CPU without native bf16: a resume asks for auto again, and gets fp32.
     monkeypatch.setattr(hardware, "cpu_info", lambda: hardware.CPUInfo("avx2", frozenset({"avx2"}), "x86_64"))
-    stored = load_run_config(run)
+    stored = RunDir(run).read_config()
     assert stored == tiny_config.replace(precision="auto", steps=1, eval_every=0)
     resumed = _trainer(stored, tmp_path, tiny_data)
     with resumed._autocast():
