@@ -19,16 +19,19 @@ MAX_SHIFT = 0.1  # fraction of the image's half-width, i.e. ±1.4 px on 28×28
 MAX_LOG_ZOOM = math.log(1.1)
 
 
-def random_affine(images: Tensor, generator: torch.Generator | None = None, *, strength: float = 1.0) -> Tensor:
+def random_affine(
+    images: Tensor, generator: torch.Generator | None = None, *, strength: float = 1.0, rotation: float = 1.0
+) -> Tensor:
     """Each image (B, C, H, W) rotated, shifted and zoomed by its own small random amount.
 
     The warp is differentiable in the images, so G receives gradients through it; pixels
     brought in from outside the frame repeat the border, which is background for centred data.
-    ``strength`` scales the largest rotation, log-zoom and shift together.
+    ``strength`` scales the largest rotation, log-zoom and shift together; ``rotation`` scales the
+    rotation once more (0: shift and zoom only, which leave a digit's slant as it was).
     """
     batch = images.shape[0]
     draws = torch.rand(batch, 4, generator=generator, device=images.device) * 2 - 1  # U[-1, 1]
-    angle = draws[:, 0] * (math.radians(MAX_ROTATION_DEGREES) * strength)
+    angle = draws[:, 0] * (math.radians(MAX_ROTATION_DEGREES) * strength * rotation)
     zoom = torch.exp(draws[:, 1] * (MAX_LOG_ZOOM * strength))
     shift = draws[:, 2:] * (MAX_SHIFT * strength)
     cos, sin = torch.cos(angle) / zoom, torch.sin(angle) / zoom

@@ -24,7 +24,7 @@ PRECISIONS: tuple[Precision, ...] = ("auto", "fp32", "bf16")
 MAX_SEED = 2**32 - 1  # the latent streams seed with (seed * 1_000_003 + step) * 1_009, which must fit 64 bits
 # Errors shared by several options (one message for a family of settings)
 _LEARNING_RATES = "learning rates must be positive"
-_WEIGHTS = "instance-noise, consistency, iic and iic-warp must be >= 0"
+_WEIGHTS = "instance-noise, consistency, iic, iic-warp and iic-rotation must be >= 0"
 _CR_ERROR = "cr-weight and cr-start must be >= 0"
 _EVAL_EVERY_ERROR = "eval-every must be >= 0 (0 turns evaluation off)"
 _PATIENCE_ERROR = "patience must be >= 0, and needs evaluation (eval-every > 0)"
@@ -70,6 +70,9 @@ class TrainConfig:
             from real images, not only from G's; 0 turns it off.
         iic_warp: strength of the IIC term's warps, a multiple of the consistency term's largest
             rotation (15°), log-zoom (ln 1.1) and shift (10% of the half-width).
+        iic_rotation: scales the IIC warps' rotation once more; 0 leaves shift and zoom only. A pair
+            that must agree across a rotation teaches Q's shared body to ignore slant, which the
+            continuous codes then struggle to carry.
         patience: stop once the label-free score (Q's information about the first categorical code
             on unlabelled training images, ``eval/c1_real_mi``) has not risen for this many
             evaluations; 0 (default) trains every step. Needs ``eval_every`` > 0.
@@ -127,6 +130,9 @@ class TrainConfig:
         0.0, "weight of IIC's objective on real images and warped copies, for Q (0: off)", low=0, error=_WEIGHTS
     )
     iic_warp: float = option(1.0, "strength of the IIC term's warps (1: the consistency term's)", low=0, error=_WEIGHTS)
+    iic_rotation: float = option(
+        1.0, "scale of the IIC warps' rotation on top of --iic-warp (0: shift and zoom only)", low=0, error=_WEIGHTS
+    )
     patience: int = option(
         0,
         "stop after this many evaluations without a new best label-free score (0: off)",

@@ -150,7 +150,7 @@ class Objective:
         """Real images under random warps, for the IIC term (None when it is off)."""
         if self.config.iic == 0 or not self.spec.categorical:
             return None
-        return random_affine(real, generator, strength=self.config.iic_warp)
+        return random_affine(real, generator, strength=self.config.iic_warp, rotation=self.config.iic_rotation)
 
     # ----- the terms ------------------------------------------------------------------------------
     def consistency_loss(self, q_warped: Tensor | None, latents: LatentBatch) -> Tensor | None:

@@ -1,6 +1,8 @@
+import numpy as np
 import torch
 
 from infogan.augment import random_affine
+from infogan.properties import slant
 
 
 def _blob(batch=4):
@@ -40,3 +42,13 @@ def test_gradients_flow_to_the_images():
     images = _blob(batch=2).requires_grad_(True)
     random_affine(images, torch.Generator().manual_seed(0)).sum().backward()
     assert images.grad is not None and images.grad.abs().sum() > 0
+
+
+def test_rotation_zero_leaves_slant_alone_and_rotation_turns_it():
+    bar = torch.zeros(64, 1, 28, 28)
+    bar[:, :, 6:22, 13:15] = 1.0  # an upright stroke: slant 0
+    generator = torch.Generator().manual_seed(0)
+    upright = slant(random_affine(bar, generator, strength=1.5, rotation=0.0).numpy())
+    turned = slant(random_affine(bar, torch.Generator().manual_seed(0), strength=1.5).numpy())
+    assert np.abs(upright).max() < 1.0  # degrees: shift and zoom only
+    assert np.abs(turned).max() > 10.0  # up to 22.5° at strength 1.5

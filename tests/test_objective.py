@@ -1,5 +1,6 @@
 import math
 
+import numpy as np
 import pytest
 import torch
 from torch.testing import assert_close
@@ -8,6 +9,7 @@ from infogan.latent import LatentBatch
 from infogan.model import InfoGAN
 from infogan.networks import build_pair_classifier
 from infogan.objective import ContrastivePairs, Objective
+from infogan.properties import slant
 
 
 def _objective(config):
@@ -242,3 +244,12 @@ def test_the_contrastive_term_joins_g_info_loss_with_its_weight(cr_config):
     on = _g_losses(objective, fake, latents, pairs, step=cr_config.cr_start).info
     assert_close(before_start, without)
     assert_close(on - without, cr_config.cr_weight * objective.contrastive_loss(pairs)[0], rtol=1e-5, atol=1e-6)
+
+
+def test_iic_rotation_zero_keeps_the_real_pairs_slant(tiny_config):
+    bar = torch.zeros(32, 1, 28, 28)
+    bar[:, :, 6:22, 13:15] = 1.0  # upright strokes
+    config = tiny_config.replace(iic=1.0, iic_warp=1.5)
+    turned = _objective(config).warped_reals(bar, _rng())
+    upright = _objective(config.replace(iic_rotation=0.0)).warped_reals(bar, _rng())
+    assert np.abs(slant(upright.numpy())).max() < 1.0 < 10.0 < np.abs(slant(turned.numpy())).max()
