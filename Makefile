@@ -44,7 +44,7 @@ test-fast: setup
 
 # --strict: a broken link, anchor or API reference fails the build (and so `make test`).
 docs: setup
-	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir site
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site  # not --quiet: it hides the warnings that --strict aborts on
 
 lint: setup
 	$(BIN)/ruff check .
