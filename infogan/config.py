@@ -73,6 +73,9 @@ class TrainConfig:
         iic_rotation: scales the IIC warps' rotation once more; 0 leaves shift and zoom only. A pair
             that must agree across a rotation teaches Q's shared body to ignore slant, which the
             continuous codes then struggle to carry.
+        iic_head_only: the IIC term trains Q's head only, never the body Q shares with D (which
+            otherwise follows ``info_reaches``): D's features, and the continuous codes Q reads
+            from them, keep what the IIC pair's warps teach Q to ignore.
         patience: stop once the label-free score (Q's information about the first categorical code
             on unlabelled training images, ``eval/c1_real_mi``) has not risen for this many
             evaluations; 0 (default) trains every step. Needs ``eval_every`` > 0.
@@ -133,6 +136,7 @@ class TrainConfig:
     iic_rotation: float = option(
         1.0, "scale of the IIC warps' rotation on top of --iic-warp (0: shift and zoom only)", low=0, error=_WEIGHTS
     )
+    iic_head_only: bool = option(False, "the IIC term trains Q's head only, not the body it shares with D")
     patience: int = option(
         0,
         "stop after this many evaluations without a new best label-free score (0: off)",

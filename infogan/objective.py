@@ -60,7 +60,7 @@ def _sum(first: Tensor, second: Tensor | None) -> Tensor:
 class DiscriminatorPass(nn.Module):
     """D and Q on a real and a fake batch in one forward, so that DDP syncs one backward."""
 
-    def __init__(self, nets: InfoGANNetworks, *, info_reaches_body: bool) -> None:
+    def __init__(self, nets: InfoGANNetworks, *, info_reaches_body: bool, iic_reaches_body: bool = True) -> None:
         super().__init__()
         # Only D's and Q's parts are registered: G's weights get no gradient in D's step.
         self.body, self.d_head, self.q_body, self.q_head = nets.body, nets.d_head, nets.q_body, nets.q_head
@@ -68,6 +68,9 @@ class DiscriminatorPass(nn.Module):
         self._discriminate, self._q_logits, self._q_logits_of = nets.discriminate, nets.q_logits, nets.q_logits_of
         # 'body' lets the information loss shape D's shared body, as the official code does.
         self.detach_body = not info_reaches_body
+        # Q's readings of real images serve the IIC term only, which may be kept out of the body
+        # so that D's features (and the continuous codes read from them) keep what IIC's warps erase.
+        self.detach_body_for_reals = self.detach_body or not iic_reaches_body
 
     def forward(
         self,
@@ -80,20 +83,22 @@ class DiscriminatorPass(nn.Module):
         """Real and fake logits (B,), Q's raw output on the fakes (B, q_output_dim), on ``warped``
         fakes (the consistency option), on the real images (with ``read_real`` or
         ``real_warped``) and on ``real_warped`` (the IIC option); None where not asked for."""
-        detach = self.detach_body
+        detach, detach_reals = self.detach_body, self.detach_body_for_reals
         real_logits, real_features = self._discriminate(real)
         fake_logits, features = self._discriminate(fake)
         q_output = self._q_logits(fake, features, detach_body=detach)
         q_warped = None if warped is None else self._q_logits_of(warped, detach_body=detach)
         read_real = read_real or real_warped is not None
-        q_real = self._q_logits(real, real_features, detach_body=detach) if read_real else None
-        q_real_warped = None if real_warped is None else self._q_logits_of(real_warped, detach_body=detach)
+        q_real = self._q_logits(real, real_features, detach_body=detach_reals) if read_real else None
+        q_real_warped = None if real_warped is None else self._q_logits_of(real_warped, detach_body=detach_reals)
         return real_logits, fake_logits, q_output, q_warped, q_real, q_real_warped
 
 
 def discriminator_pass(config: TrainConfig, nets: InfoGANNetworks) -> DiscriminatorPass:
-    """D's step's forward as ``config`` asks: the information loss into D's shared body or not."""
-    return DiscriminatorPass(nets, info_reaches_body=config.info_reaches == "body" and not config.plain_gan)
+    """D's step's forward as ``config`` asks: the information loss (and the IIC term) into D's shared
+    body or not."""
+    reaches_body = config.info_reaches == "body" and not config.plain_gan
+    return DiscriminatorPass(nets, info_reaches_body=reaches_body, iic_reaches_body=not config.iic_head_only)
 
 
 class Objective:

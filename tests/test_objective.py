@@ -173,6 +173,19 @@ def test_iic_term_learns_from_real_images(tiny_config, tiny_data, reaches):
     assert _params_with_grad(nets) == expected
 
 
+@pytest.mark.parametrize("head_only", [False, True])
+def test_iic_head_only_keeps_the_iic_term_out_of_ds_body(tiny_config, tiny_data, head_only):
+    config = tiny_config.replace(iic=2.0, info_reaches="body", iic_head_only=head_only)
+    objective = _objective(config)
+    latents, fake = _fake_batch(objective)
+    losses = _d_losses(objective, tiny_data.images[:8], fake, latents, seed=1)
+    losses.scalars["iic/c1"].backward()
+    body = _ids(objective.nets.body.parameters())
+    assert _params_with_grad(objective.nets) == _ids(objective.nets.q_head.parameters()) | (
+        set() if head_only else body
+    )
+
+
 def test_iic_off_leaves_the_step_unchanged(tiny_config, tiny_data):
     objective = _objective(tiny_config.replace(iic=0.0))
     latents, fake = _fake_batch(objective)
