@@ -76,6 +76,10 @@ class TrainConfig:
         iic_head_only: the IIC term trains Q's head only, never the body Q shares with D (which
             otherwise follows ``info_reaches``): D's features, and the continuous codes Q reads
             from them, keep what the IIC pair's warps teach Q to ignore.
+        g_average: decay of an exponential moving average of G's weights (Yazıcı et al., 2019): the
+            average, not the last iterate, draws the progress grids and is the G of every saved
+            model, so ``generate``, ``evaluate`` and FID see it; training itself uses the live G
+            (and checkpoints keep it, to resume). 0 (default) turns it off.
         patience: stop once the label-free score (Q's information about the first categorical code
             on unlabelled training images, ``eval/c1_real_mi``) has not risen for this many
             evaluations; 0 (default) trains every step. Needs ``eval_every`` > 0.
@@ -135,6 +139,9 @@ class TrainConfig:
     iic_warp: float = option(1.0, "strength of the IIC term's warps (1: the consistency term's)", low=0, error=_WEIGHTS)
     iic_rotation: float = option(
         1.0, "scale of the IIC warps' rotation on top of --iic-warp (0: shift and zoom only)", low=0, error=_WEIGHTS
+    )
+    g_average: float = option(
+        0.0, "decay of a moving average of G's weights that every saved model uses (0: off; e.g. 0.999)", low=0, below=1
     )
     iic_head_only: bool = option(False, "the IIC term trains Q's head only, not the body it shares with D")
     patience: int = option(

@@ -20,6 +20,7 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 from torch.nn.parallel import DistributedDataParallel
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm import tqdm
 
 from infogan import checkpoint, viz
@@ -37,6 +38,9 @@ from infogan.reporting import Reporter
 from infogan.run import RunDir, checkpoint_file, resumable_step
 
 PAIR_CLASSIFIER_PREFIX = "cr."  # H's weights in the checkpoint, beside the model's "model."
+# With g_average, the model's G is the average; the live G and the average's count sit beside it.
+LIVE_GENERATOR_PREFIX = "train.generator."
+AVERAGED_STEPS = "train.g_average.n_averaged"
 SELECTION_IMAGES = 5000
 
 
@@ -150,6 +154,7 @@ class Trainer:
         )
         self.sampler = self.batches.sampler
         self.latent_rng = torch.Generator(device=device)
+        self.g_average = self._generator_average()
         self.pair_classifier, self._h_pass = self._pair_classifier()
         d_pass, self._g_pass = self._parallel_passes()
         self.objective = Objective(config, self.nets, self.spec, d_pass=d_pass, pair_classifier=self.pair_classifier)
@@ -189,6 +194,37 @@ class Trainer:
         return torch.optim.Adam(
             params, betas=self.config.betas, fused=fused or None, foreach=None if fused else True, **options
         )
+
+    def _generator_average(self) -> AveragedModel | None:
+        """The moving average of G's weights (with ``g_average``); BN's running statistics are
+        averaged too, since the saved G runs in eval mode on them."""
+        if not self.config.g_average:
+            return None
+        average = get_ema_multi_avg_fn(self.config.g_average)
+        return AveragedModel(self.nets.generator, multi_avg_fn=average, use_buffers=True)
+
+    @contextlib.contextmanager
+    def _saved_generator(self) -> Iterator[None]:
+        """G as every saved model has it, for the body of the block: the moving average, when on,
+        swapped in for the live G."""
+        if self.g_average is None:
+            yield
+            return
+        generator = self.nets.generator
+        live = {k: v.clone() for k, v in generator.state_dict().items()}
+        generator.load_state_dict(self.g_average.module.state_dict())
+        try:
+            yield
+        finally:
+            generator.load_state_dict(live)
+
+    def _saved_weights(self) -> dict[str, Tensor]:
+        """The model's tensors as saved: with G's moving average, when on (copies, since the live G
+        returns into the same storage)."""
+        if self.g_average is None:
+            return self.model.weights()
+        with self._saved_generator():
+            return {k: v.clone() for k, v in self.model.weights().items()}
 
     def _pair_classifier(self) -> tuple[nn.Module | None, nn.Module | None]:
         """InfoGAN-CR's H (with the contrastive regulariser only), and the module its step calls.
@@ -258,6 +294,8 @@ class Trainer:
             with self._autocast():
                 g_losses = objective.generator_losses(fake, latents, pairs, **now)
             self._update(self.opt_g, g_losses.total)
+        if self.g_average is not None:
+            self.g_average.update_parameters(self.nets.generator)
         return scalars | {"loss/G": g_losses.gan}
 
     def _generate(self, latents: LatentBatch) -> tuple[Tensor, ContrastivePairs | None]:
@@ -450,7 +488,7 @@ class Trainer:
             return
         self._selected_score, self._selected_step = scores[f"eval/{name}_real_mi"], self.step
         meta = self.model.metadata() | {"selected": {"step": self.step, "code": name, "real_mi": self._selected_score}}
-        self.run.write_selected(self.model.weights(), meta)
+        self.run.write_selected(self._saved_weights(), meta)
 
     def _maybe_snapshot(self) -> None:
         if self.world.is_main and self._due(self.config.sample_every):
@@ -484,7 +522,8 @@ class Trainer:
 
     def save_samples(self, path: Path) -> Path:
         """Render the fixed sweep to ``path``."""
-        images = self.model.render(self._fixed_latents)
+        with self._saved_generator():
+            images = self.model.render(self._fixed_latents)
         return viz.save_png(viz.grid_image(images, columns=10), path)
 
     # ----- checkpoints and resume -------------------------------------------------------------
@@ -509,7 +548,10 @@ class Trainer:
             raise TrainingDiverged(
                 f"training diverged before step {self.step} (non-finite losses or weights); {self._what_is_kept()}"
             )
-        tensors = self.model.weights()
+        tensors = self._saved_weights()
+        if self.g_average is not None:
+            tensors |= checkpoint.with_prefix(LIVE_GENERATOR_PREFIX, self.nets.generator.state_dict())
+            tensors[AVERAGED_STEPS] = self.g_average.n_averaged.detach().clone()
         if self.pair_classifier is not None:
             tensors |= checkpoint.with_prefix(PAIR_CLASSIFIER_PREFIX, self.pair_classifier.state_dict())
         meta = self.model.metadata() | {"train_config": to_dict(self.config), "step": self.step}
@@ -545,6 +587,8 @@ class Trainer:
     def _load_training_state(self, tensors: dict[str, Tensor], meta: dict, step: int, source: Path) -> None:
         self.model.load_weights(checkpoint.strip_prefix("model.", tensors), source=source)
         self.model.load_annotations(meta)  # names and units go on into every checkpoint this run writes
+        if self.g_average is not None:
+            self._load_generator_average(tensors, source)
         if self.pair_classifier is not None:
             self.pair_classifier.load_state_dict(checkpoint.strip_prefix(PAIR_CLASSIFIER_PREFIX, tensors))
         for name, optimizer in self._named_optimizers().items():
@@ -558,6 +602,16 @@ class Trainer:
         if "cpu" not in rng:
             raise InfoGANError(f"{source} holds no RNG state (rng.cpu): it cannot be resumed exactly")
         checkpoint.restore_rng_state(rng)
+
+    def _load_generator_average(self, tensors: dict[str, Tensor], source: Path) -> None:
+        """The model's G in a checkpoint is the average: it goes back into the average, and the
+        live G kept beside it back into training."""
+        live = checkpoint.strip_prefix(LIVE_GENERATOR_PREFIX, tensors)
+        if not live or AVERAGED_STEPS not in tensors:
+            raise InfoGANError(f"{source} holds no live G beside the average of G's weights: it cannot be resumed")
+        self.g_average.module.load_state_dict(self.nets.generator.state_dict())
+        self.g_average.n_averaged.copy_(tensors[AVERAGED_STEPS])
+        self.nets.generator.load_state_dict(live)
 
     def _check_optimizer_state(
         self, name: str, optimizer: torch.optim.Optimizer, state: dict, step: int, source: Path

@@ -566,3 +566,65 @@ def test_cpu_training_keeps_freed_memory_for_the_next_step(tiny_config, tiny_dat
     assert hardware.keep_freed_memory() == glibc_linux
     monkeypatch.setattr(hardware.platform, "libc_ver", lambda: ("musl", ""))
     assert hardware.keep_freed_memory() is False
+
+
+# ----- the moving average of G's weights ----------------------------------------------------------
+def _ema_by_hand(live_weights, decay):
+    """The average of a sequence of weights, as its definition has it (the first one copied)."""
+    average = {k: v.clone().float() for k, v in live_weights[0].items()}
+    for weights in live_weights[1:]:
+        for k, v in weights.items():
+            average[k] = decay * average[k] + (1 - decay) * v.float()
+    return average
+
+
+def test_the_saved_generator_is_the_moving_average_of_the_live_one(tiny_config, tiny_data, tmp_path):
+    config = tiny_config.replace(g_average=0.5, steps=3, checkpoint_every=3, eval_every=0)
+    trainer = _trainer(config, tmp_path, tiny_data)
+    step = trainer.train_step
+    seen_copies = []
+    trainer.train_step = lambda real: (
+        out := step(real),
+        seen_copies.append({k: v.clone() for k, v in trainer.nets.generator.state_dict().items()}),
+    )[0]
+    trainer.fit()
+    expected = _ema_by_hand(seen_copies, 0.5)
+    saved = InfoGAN.load(trainer.run_dir, device="cpu").nets.generator.state_dict()
+    for key, value in saved.items():
+        if value.is_floating_point():
+            assert_close(value, expected[key])
+    live = trainer.nets.generator.state_dict()  # training goes on with the live G, untouched by saving
+    assert all(torch.equal(live[k], v) for k, v in seen_copies[-1].items())
+    assert not torch.equal(saved["0.weight"], live["0.weight"])
+
+
+@pytest.mark.slow
+def test_resume_with_a_moving_average_continues_exactly(tiny_config, tiny_data, tmp_path):
+    config = tiny_config.replace(g_average=0.7)
+    straight = _trainer(config, tmp_path / "straight", tiny_data)
+    straight.fit()
+    _trainer(config.replace(steps=2), tmp_path / "split", tiny_data).fit()
+    second = _trainer(config, tmp_path / "split", tiny_data)
+    second.restore(tmp_path / "split" / "run")
+    second.fit()
+    for key, value in straight.nets.state_dict().items():
+        assert_close(second.nets.state_dict()[key], value)
+    for key, value in straight.g_average.state_dict().items():
+        assert_close(second.g_average.state_dict()[key], value)
+    saved = [checkpoint.read(t.run.checkpoint)[0] for t in (straight, second)]
+    assert saved[0].keys() == saved[1].keys()
+    for key, value in saved[0].items():
+        if not key.startswith("rng."):
+            assert_close(saved[1][key], value)
+
+
+def test_a_checkpoint_without_the_live_generator_cannot_resume_an_averaged_run(tiny_config, tiny_data, tmp_path):
+    config = tiny_config.replace(g_average=0.7, steps=2)
+    first = _trainer(config, tmp_path, tiny_data)
+    first.fit()
+    tensors, meta = checkpoint.read(first.run.checkpoint)
+    tensors = {k: v for k, v in tensors.items() if not k.startswith("train.")}
+    checkpoint.write(first.run.checkpoint, tensors, meta)
+    second = _trainer(config.replace(steps=4), tmp_path, tiny_data)
+    with pytest.raises(InfoGANError, match="no live G"):
+        second.restore(tmp_path / "run")
