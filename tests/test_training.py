@@ -581,12 +581,14 @@ def _ema_by_hand(live_weights, decay):
 def test_the_saved_generator_is_the_moving_average_of_the_live_one(tiny_config, tiny_data, tmp_path):
     config = tiny_config.replace(g_average=0.5, steps=3, checkpoint_every=3, eval_every=0)
     trainer = _trainer(config, tmp_path, tiny_data)
-    step = trainer.train_step
-    seen_copies = []
-    trainer.train_step = lambda real: (
-        out := step(real),
-        seen_copies.append({k: v.clone() for k, v in trainer.nets.generator.state_dict().items()}),
-    )[0]
+    step, seen_copies = trainer.train_step, []
+
+    def step_and_record_g(real):
+        scalars = step(real)
+        seen_copies.append({k: v.clone() for k, v in trainer.nets.generator.state_dict().items()})
+        return scalars
+
+    trainer.train_step = step_and_record_g
     trainer.fit()
     expected = _ema_by_hand(seen_copies, 0.5)
     saved = InfoGAN.load(trainer.run_dir, device="cpu").nets.generator.state_dict()
