@@ -73,6 +73,9 @@ class TrainConfig:
         iic_rotation: scales the IIC warps' rotation once more; 0 leaves shift and zoom only. A pair
             that must agree across a rotation teaches Q's shared body to ignore slant, which the
             continuous codes then struggle to carry.
+        iic_balance: weight of the IIC term's class balance (the entropy of Q's average reading)
+            against the two views' agreement; 1 is IIC's mutual information, more pushes harder
+            towards classes of equal size.
         iic_head_only: the IIC term trains Q's head only, never the body Q shares with D (which
             otherwise follows ``info_reaches``): D's features, and the continuous codes Q reads
             from them, keep what the IIC pair's warps teach Q to ignore.
@@ -142,6 +145,9 @@ class TrainConfig:
     )
     g_average: float = option(
         0.0, "decay of a moving average of G's weights that every saved model uses (0: off; e.g. 0.999)", low=0, below=1
+    )
+    iic_balance: float = option(
+        1.0, "weight of the IIC term's class balance against agreement (1: IIC's mutual information)", above=0
     )
     iic_head_only: bool = option(False, "the IIC term trains Q's head only, not the body it shares with D")
     patience: int = option(

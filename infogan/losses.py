@@ -23,15 +23,23 @@ def generator_loss(fake_logits: Tensor) -> Tensor:
     return F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))
 
 
-def paired_cluster_information(probs: Tensor, probs_other: Tensor, *, eps: float = 1e-8) -> Tensor:
+def paired_cluster_information(
+    probs: Tensor, probs_other: Tensor, *, balance: float = 1.0, eps: float = 1e-8
+) -> Tensor:
     """I(y; y') between the cluster assignments of two views of the same images (IIC, Ji et al., 2019, Eq. 3).
 
     ``probs`` and ``probs_other`` are (B, k) soft assignments of an image and of its augmented
     copy. Their joint is estimated over the batch and symmetrised; the result is at most ln k,
     reached when the two views always agree and every cluster is used equally often, so maximising
     it asks for consistent and balanced clusters at once (no collapse into one class).
+
+    ``balance`` weighs the marginals' part: the value is 2·balance·H(y) - H(y, y'), the mutual
+    information at 1; above 1, a cluster that grows beyond its share costs more (IIC's code calls
+    this weight lamb).
     """
     joint = probs.float().T @ probs_other.float() / probs.shape[0]  # (k, k)
     joint = ((joint + joint.T) / 2).clamp_min(eps)
-    marginal = joint.sum(dim=1)
-    return (joint * (joint.log() - marginal.log()[:, None] - marginal.log()[None, :])).sum()
+    marginal_log = joint.sum(dim=1).log()
+    if balance != 1.0:
+        marginal_log = balance * marginal_log
+    return (joint * (joint.log() - marginal_log[:, None] - marginal_log[None, :])).sum()

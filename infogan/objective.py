@@ -172,7 +172,9 @@ class Objective:
         clean, warped = self.spec.read_q(q_real), self.spec.read_q(q_real_warped)
         codes = [code for code in self.spec.codes if code.kind == "categorical"]
         return {
-            code.name: paired_cluster_information(a.float().softmax(dim=1), b.float().softmax(dim=1))
+            code.name: paired_cluster_information(
+                a.float().softmax(dim=1), b.float().softmax(dim=1), balance=self.config.iic_balance
+            )
             for code, a, b in zip(codes, clean.logits, warped.logits, strict=True)
         }
 
