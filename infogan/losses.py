@@ -39,7 +39,10 @@ def paired_cluster_information(
     """
     joint = probs.float().T @ probs_other.float() / probs.shape[0]  # (k, k)
     joint = ((joint + joint.T) / 2).clamp_min(eps)
-    marginal_log = joint.sum(dim=1).log()
+    marginal = joint.sum(dim=1)
+    # Two log nodes, as before the balance existed: one shared node sums its gradients in another
+    # order, and the default's weights would change in their last bits.
+    row, column = marginal.log()[:, None], marginal.log()[None, :]
     if balance != 1.0:
-        marginal_log = balance * marginal_log
-    return (joint * (joint.log() - marginal_log[:, None] - marginal_log[None, :])).sum()
+        row, column = balance * row, balance * column
+    return (joint * (joint.log() - row - column)).sum()
