@@ -141,3 +141,24 @@ def test_calibration_error_runs_on_a_run_dir(annotation_scripts, vivid_model, tm
         answer = result[prop]
         assert len(answer["requests"]) + len(answer["unreachable"]) == (3 if prop == "slant" else 6)
         assert answer["reach"][0] <= answer["reach"][1]
+
+
+@pytest.mark.parametrize("averaged", [True, False])
+def test_average_vs_live_scores_the_two_generators_of_an_averaged_run(
+    tiny_config, tiny_data, mnist_root, tmp_path, monkeypatch, averaged
+):
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    import average_vs_live
+
+    from infogan.training import Trainer
+
+    monkeypatch.setenv("INFOGAN_DATA_ROOT", str(mnist_root))
+    config = tiny_config.replace(g_average=0.5 if averaged else 0.0, eval_every=0)
+    Trainer(config, tmp_path / "run", tiny_data, device=torch.device("cpu"), progress=False, tensorboard=False).fit()
+    if not averaged:
+        with pytest.raises(SystemExit, match="no live G"):
+            average_vs_live.quality_of_both(tmp_path / "run", "mnist", 64)
+        return
+    scores = average_vs_live.quality_of_both(tmp_path / "run", "mnist", 64)
+    assert set(scores) == {"average", "live"}
+    assert scores["average"]["fid"] != scores["live"]["fid"]  # two generators drew the images
