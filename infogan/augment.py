@@ -1,4 +1,4 @@
-"""Code-preserving transforms: small random affine warps of a batch of images.
+"""Code-preserving transforms: small random affine warps of a batch of images, and erasing.
 
 Used by the consistency option of training: Q must still read each categorical code from a
 generated image after a small rotation, shift and zoom. A generator that stores a category in
@@ -40,3 +40,22 @@ def random_affine(
     )  # (B, 2, 3): output coordinates to input coordinates
     grid = F.affine_grid(theta.to(images.dtype), list(images.shape), align_corners=False)
     return F.grid_sample(images, grid, mode="bilinear", padding_mode="border", align_corners=False)
+
+
+def random_erase(images: Tensor, generator: torch.Generator | None = None, *, side: float) -> Tensor:
+    """Each image (B, C, H, W) with one square of ``side`` × its width set to 0 (background) at a
+    random place of its own (Cutout, DeVries and Taylor, 2017); the square may reach past the frame.
+
+    For the IIC pair: a class that must survive losing any small part of a digit cannot rest on
+    one stroke, such as the crossbar that some writers put on a 7.
+    """
+    batch, _, height, width = images.shape
+    size = max(1, round(side * width))
+    # Corners from size-1 pixels before the frame, so that the edges are erased as often as the middle.
+    corners = torch.rand(batch, 2, generator=generator, device=images.device)
+    top = ((corners[:, 0] * (height + size - 1)).floor() - (size - 1))[:, None, None]
+    left = ((corners[:, 1] * (width + size - 1)).floor() - (size - 1))[:, None, None]
+    rows = torch.arange(height, device=images.device)[None, :, None]
+    columns = torch.arange(width, device=images.device)[None, None, :]
+    inside = (rows >= top) & (rows < top + size) & (columns >= left) & (columns < left + size)  # (B, H, W)
+    return images.masked_fill(inside[:, None], 0.0)

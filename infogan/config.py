@@ -73,6 +73,9 @@ class TrainConfig:
         iic_rotation: scales the IIC warps' rotation once more; 0 leaves shift and zoom only. A pair
             that must agree across a rotation teaches Q's shared body to ignore slant, which the
             continuous codes then struggle to carry.
+        iic_erase: side of a square erased (set to background) at a random place of each warped
+            copy of the IIC pair, as a share of the image's width (Cutout); 0 (default) erases
+            nothing. A class that survives losing any small part cannot rest on one stroke.
         iic_balance: weight of the IIC term's class balance (the entropy of Q's average reading)
             against the two views' agreement; 1 is IIC's mutual information, more pushes harder
             towards classes of equal size.
@@ -145,6 +148,12 @@ class TrainConfig:
     )
     g_average: float = option(
         0.0, "decay of a moving average of G's weights that every saved model uses (0: off; e.g. 0.999)", low=0, below=1
+    )
+    iic_erase: float = option(
+        0.0,
+        "side of a square erased at random from each IIC copy, a share of the image width (0: off)",
+        low=0,
+        below=1,
     )
     iic_balance: float = option(
         1.0, "weight of the IIC term's class balance against agreement (1: IIC's mutual information)", above=0

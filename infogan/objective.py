@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from infogan.augment import random_affine
+from infogan.augment import random_affine, random_erase
 from infogan.config import TrainConfig
 from infogan.latent import LatentBatch, LatentSpec, QReading
 from infogan.losses import discriminator_loss, generator_loss, paired_cluster_information
@@ -152,10 +152,11 @@ class Objective:
         return random_affine(fake, generator)
 
     def warped_reals(self, real: Tensor, generator: torch.Generator) -> Tensor | None:
-        """Real images under random warps, for the IIC term (None when it is off)."""
+        """Real images under random warps (and erasing), for the IIC term (None when it is off)."""
         if self.config.iic == 0 or not self.spec.categorical:
             return None
-        return random_affine(real, generator, strength=self.config.iic_warp, rotation=self.config.iic_rotation)
+        warped = random_affine(real, generator, strength=self.config.iic_warp, rotation=self.config.iic_rotation)
+        return random_erase(warped, generator, side=self.config.iic_erase) if self.config.iic_erase else warped
 
     # ----- the terms ------------------------------------------------------------------------------
     def consistency_loss(self, q_warped: Tensor | None, latents: LatentBatch) -> Tensor | None:

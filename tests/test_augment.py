@@ -1,7 +1,7 @@
 import numpy as np
 import torch
 
-from infogan.augment import random_affine
+from infogan.augment import random_affine, random_erase
 from infogan.properties import slant
 
 
@@ -52,3 +52,25 @@ def test_rotation_zero_leaves_slant_alone_and_rotation_turns_it():
     turned = slant(random_affine(bar, torch.Generator().manual_seed(0), strength=1.5).numpy())
     assert np.abs(upright).max() < 1.0  # degrees: shift and zoom only
     assert np.abs(turned).max() > 10.0  # up to 22.5° at strength 1.5
+
+
+def test_erase_zeroes_one_square_of_its_own_per_image():
+    images = torch.ones(64, 1, 28, 28)
+    erased = random_erase(images, torch.Generator().manual_seed(0), side=0.25)  # 7 px
+    assert erased.shape == images.shape
+    for image in erased[:, 0]:
+        rows, columns = torch.nonzero(image == 0, as_tuple=True)
+        assert 1 <= len(rows) <= 49
+        # one axis-aligned block, cut by the frame at most
+        height, width = rows.max() - rows.min() + 1, columns.max() - columns.min() + 1
+        assert len(rows) == height * width and height <= 7 and width <= 7
+    sizes = (erased == 0).sum(dim=(1, 2, 3))
+    assert (sizes == 49).any() and (sizes < 49).any()  # inside the frame, and cut by it
+    assert len({tuple(torch.nonzero(e[0] == 0)[0].tolist()) for e in erased}) > 10  # each its own place
+
+
+def test_erase_is_seeded_and_reaches_every_pixel():
+    images = torch.ones(2000, 1, 28, 28)
+    first = random_erase(images, torch.Generator().manual_seed(5), side=0.25)
+    assert torch.equal(first, random_erase(images, torch.Generator().manual_seed(5), side=0.25))
+    assert ((first == 0).any(dim=0)).all()  # corners and edges too

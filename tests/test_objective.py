@@ -266,3 +266,12 @@ def test_iic_rotation_zero_keeps_the_real_pairs_slant(tiny_config):
     turned = _objective(config).warped_reals(bar, _rng())
     upright = _objective(config.replace(iic_rotation=0.0)).warped_reals(bar, _rng())
     assert np.abs(slant(upright.numpy())).max() < 1.0 < 10.0 < np.abs(slant(turned.numpy())).max()
+
+
+def test_iic_erase_blanks_a_square_of_each_copy_and_nothing_without_it(tiny_config):
+    ink = torch.ones(16, 1, 28, 28)
+    config = tiny_config.replace(iic=1.0, iic_warp=0.0)  # no warp: only the erasing changes the copy
+    assert torch.equal(_objective(config).warped_reals(ink, _rng()), ink)
+    erased = _objective(config.replace(iic_erase=0.25)).warped_reals(ink, _rng())
+    blank = (erased == 0).sum(dim=(1, 2, 3))
+    assert ((blank >= 1) & (blank <= 49)).all()
