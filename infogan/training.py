@@ -609,6 +609,8 @@ class Trainer:
         live = checkpoint.strip_prefix(LIVE_GENERATOR_PREFIX, tensors)
         if not live or AVERAGED_STEPS not in tensors:
             raise InfoGANError(f"{source} holds no live G beside the average of G's weights: it cannot be resumed")
+        if not all(torch.isfinite(t).all() for t in live.values() if t.is_floating_point()):
+            raise InfoGANError(f"{source}: the live G holds NaN or infinite values")
         self.g_average.module.load_state_dict(self.nets.generator.state_dict())
         self.g_average.n_averaged.copy_(tensors[AVERAGED_STEPS])
         self.nets.generator.load_state_dict(live)

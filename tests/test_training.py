@@ -620,13 +620,24 @@ def test_resume_with_a_moving_average_continues_exactly(tiny_config, tiny_data, 
             assert_close(saved[1][key], value)
 
 
-def test_a_checkpoint_without_the_live_generator_cannot_resume_an_averaged_run(tiny_config, tiny_data, tmp_path):
+def _without_live_generator(tensors):
+    return {k: v for k, v in tensors.items() if not k.startswith("train.")}
+
+
+def _with_nan_live_generator(tensors):
+    key = next(k for k in tensors if k.startswith("train.generator.") and tensors[k].is_floating_point())
+    return tensors | {key: torch.full_like(tensors[key], float("nan"))}
+
+
+@pytest.mark.parametrize(
+    ("change", "message"), [(_without_live_generator, "no live G"), (_with_nan_live_generator, "live G holds NaN")]
+)
+def test_an_averaged_run_resumes_only_from_a_sound_live_generator(tiny_config, tiny_data, tmp_path, change, message):
     config = tiny_config.replace(g_average=0.7, steps=2)
     first = _trainer(config, tmp_path, tiny_data)
     first.fit()
     tensors, meta = checkpoint.read(first.run.checkpoint)
-    tensors = {k: v for k, v in tensors.items() if not k.startswith("train.")}
-    checkpoint.write(first.run.checkpoint, tensors, meta)
+    checkpoint.write(first.run.checkpoint, change(tensors), meta)
     second = _trainer(config.replace(steps=4), tmp_path, tiny_data)
-    with pytest.raises(InfoGANError, match="no live G"):
+    with pytest.raises(InfoGANError, match=message):
         second.restore(tmp_path / "run")
