@@ -311,19 +311,25 @@ def test_bad_cr_settings_are_refused(cr_config, changes, message):
         cr_config.replace(**changes)
 
 
+def _straight_and_resumed(config, tmp_path, data):
+    """Two finished runs of ``config``: one straight through, one stopped at step 2 and resumed."""
+    straight = _trainer(config, tmp_path / "straight", data)
+    straight.fit()
+    _trainer(config.replace(steps=2), tmp_path / "split", data).fit()
+    resumed = _trainer(config, tmp_path / "split", data)
+    resumed.restore(tmp_path / "split" / "run")
+    resumed.fit()
+    for key, value in straight.nets.state_dict().items():
+        assert_close(resumed.nets.state_dict()[key], value)
+    return straight, resumed
+
+
 def test_learned_prior_trains_resumes_exactly_and_travels_with_the_model(tiny_config, tiny_data, tmp_path):
     config = tiny_config.replace(latent={"categorical_prior": "learned"}, iic=1.0)
-    straight = _trainer(config, tmp_path / "straight", tiny_data)
-    straight.fit()
+    straight, _ = _straight_and_resumed(config, tmp_path, tiny_data)
     prior = straight.nets.category_prior
     assert not torch.equal(prior, straight.spec.uniform_prior())  # it moved towards Q's readings
     assert_close(prior.sum(), torch.tensor(1.0))
-    _trainer(config.replace(steps=2), tmp_path / "split", tiny_data).fit()
-    second = _trainer(config, tmp_path / "split", tiny_data)
-    second.restore(tmp_path / "split" / "run")
-    second.fit()
-    for key, value in straight.nets.state_dict().items():
-        assert_close(second.nets.state_dict()[key], value)
     model = InfoGAN.load(straight.run_dir, device="cpu")
     assert torch.equal(model.nets.category_prior, prior)
     bounds = model.information_bounds(64)  # H(c1) of the learned prior, not ln 10
@@ -602,15 +608,7 @@ def test_the_saved_generator_is_the_moving_average_of_the_live_one(tiny_config, 
 
 @pytest.mark.slow
 def test_resume_with_a_moving_average_continues_exactly(tiny_config, tiny_data, tmp_path):
-    config = tiny_config.replace(g_average=0.7)
-    straight = _trainer(config, tmp_path / "straight", tiny_data)
-    straight.fit()
-    _trainer(config.replace(steps=2), tmp_path / "split", tiny_data).fit()
-    second = _trainer(config, tmp_path / "split", tiny_data)
-    second.restore(tmp_path / "split" / "run")
-    second.fit()
-    for key, value in straight.nets.state_dict().items():
-        assert_close(second.nets.state_dict()[key], value)
+    straight, second = _straight_and_resumed(tiny_config.replace(g_average=0.7), tmp_path, tiny_data)
     for key, value in straight.g_average.state_dict().items():
         assert_close(second.g_average.state_dict()[key], value)
     saved = [checkpoint.read(t.run.checkpoint)[0] for t in (straight, second)]
