@@ -85,7 +85,9 @@ class TrainConfig:
         g_average: decay of an exponential moving average of G's weights (Yazıcı et al., 2019): the
             average, not the last iterate, draws the progress grids and is the G of every saved
             model, so ``generate``, ``evaluate`` and FID see it; training itself uses the live G
-            (and checkpoints keep it, to resume). 0 (default) turns it off.
+            (and checkpoints keep it, to resume). The decay warms up, min(g_average, (1 + n) /
+            (10 + n)) after n steps, so that the random initial weights fade early. 0 (default)
+            turns it off.
         patience: stop once the label-free score (Q's information about the first categorical code
             on unlabelled training images, ``eval/c1_real_mi``) has not risen for this many
             evaluations; 0 (default) trains every step. Needs ``eval_every`` > 0.

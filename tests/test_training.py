@@ -576,16 +576,18 @@ def test_cpu_training_keeps_freed_memory_for_the_next_step(tiny_config, tiny_dat
 
 # ----- the moving average of G's weights ----------------------------------------------------------
 def _ema_by_hand(live_weights, decay):
-    """The average of a sequence of weights, as its definition has it (the first one copied)."""
+    """The average of a sequence of weights, as its definition has it: the first one copied, then
+    after n updates a decay of min(decay, (1 + n) / (10 + n))."""
     average = {k: v.clone().float() for k, v in live_weights[0].items()}
-    for weights in live_weights[1:]:
+    for n, weights in enumerate(live_weights[1:], start=1):
+        d = min(decay, (1 + n) / (10 + n))
         for k, v in weights.items():
-            average[k] = decay * average[k] + (1 - decay) * v.float()
+            average[k] = d * average[k] + (1 - d) * v.float()
     return average
 
 
 def test_the_saved_generator_is_the_moving_average_of_the_live_one(tiny_config, tiny_data, tmp_path):
-    config = tiny_config.replace(g_average=0.5, steps=3, checkpoint_every=3, eval_every=0)
+    config = tiny_config.replace(g_average=0.2, steps=3, checkpoint_every=3, eval_every=0)
     trainer = _trainer(config, tmp_path, tiny_data)
     step, seen_copies = trainer.train_step, []
 
@@ -596,7 +598,7 @@ def test_the_saved_generator_is_the_moving_average_of_the_live_one(tiny_config, 
 
     trainer.train_step = step_and_record_g
     trainer.fit()
-    expected = _ema_by_hand(seen_copies, 0.5)
+    expected = _ema_by_hand(seen_copies, 0.2)
     saved = InfoGAN.load(trainer.run_dir, device="cpu").nets.generator.state_dict()
     for key, value in saved.items():
         if value.is_floating_point():
