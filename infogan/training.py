@@ -231,12 +231,12 @@ class Trainer:
             generator.load_state_dict(live)
 
     def _saved_weights(self) -> dict[str, Tensor]:
-        """The model's tensors as saved: with G's moving average, when on (copies, since the live G
-        returns into the same storage)."""
+        """The model's tensors as saved: with G's moving average in place of the live G, when on."""
+        weights = self.model.weights()
         if self.g_average is None:
-            return self.model.weights()
-        with self._saved_generator():
-            return {k: v.clone() for k, v in self.model.weights().items()}
+            return weights
+        averaged = checkpoint.with_prefix("generator.", self.g_average.module.state_dict())
+        return weights | checkpoint.with_prefix("model.", averaged)
 
     def _pair_classifier(self) -> tuple[nn.Module | None, nn.Module | None]:
         """InfoGAN-CR's H (with the contrastive regulariser only), and the module its step calls.
