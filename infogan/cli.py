@@ -546,7 +546,7 @@ def _write_text(text: str, out: str | None) -> None:
     print(out, file=sys.stderr)
 
 
-METRIC_FAMILIES = ("codes", "quality", "disentanglement")
+METRIC_FAMILIES = ("codes", "quality", "generated", "disentanglement")
 
 
 def _metric_families(text: str) -> tuple[str, ...]:
@@ -555,7 +555,7 @@ def _metric_families(text: str) -> tuple[str, ...]:
     names = tuple(dict.fromkeys(n.strip() for n in text.split(",") if n.strip()))
     if not names or set(names) - {*METRIC_FAMILIES, *DISENTANGLEMENT_METRICS}:
         raise argparse.ArgumentTypeError(
-            f"expected one or more of codes,quality,disentanglement, or disentanglement metrics "
+            f"expected one or more of {','.join(METRIC_FAMILIES)}, or disentanglement metrics "
             f"({', '.join(DISENTANGLEMENT_METRICS)}), got {text!r}"
         )
     return names
@@ -569,6 +569,8 @@ def _add_evaluate(commands: argparse._SubParsersAction) -> None:
         "categorical code, and the MI lower bound per code on fresh samples. quality (default): "
         "FID and KID of generated against real images, on the features of a small classifier "
         "trained on the dataset's labels (MNIST and Fashion-MNIST; skipped with a note otherwise). "
+        "generated (default): the label that classifier gives G's samples of each class of each "
+        "categorical code, Hungarian-matched: how faithfully a code steers what G draws. "
         "disentanglement: BetaVAE, FactorVAE, MIG, DCI and SAP of Q's reading (continuous means, "
         "categorical probabilities) against dSprites' factors.",
     )
@@ -582,12 +584,15 @@ def _add_evaluate(commands: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--metrics",
         type=_metric_families,
-        default=("codes", "quality"),
-        help="comma-separated: codes, quality, disentanglement (default: codes,quality); "
+        default=("codes", "quality", "generated"),
+        help="comma-separated: codes, quality, generated, disentanglement (default: codes,quality,generated); "
         "or single disentanglement metrics such as mig,dci",
     )
     parser.add_argument(
         "--quality-samples", type=_two_or_more, default=10_000, help="generated and real images for FID/KID (10000)"
+    )
+    parser.add_argument(
+        "--per-class", type=_positive_int, default=1_000, help="generated: G's samples per class (1000)"
     )
     parser.add_argument(
         "--num-train", type=_positive_int, default=10_000, help="disentanglement: training draws per metric (10000)"
@@ -624,6 +629,8 @@ def _evaluate(args: argparse.Namespace) -> int:
         report |= evaluate(model, data, samples=args.samples, seed=args.seed)
     if "quality" in args.metrics:
         report["quality"] = _quality(model, name, data, args)
+    if "generated" in args.metrics:
+        report["generated"] = _generated(model, name, args)
     text = json.dumps(report, indent=1)
     print(text)
     _write_text(text + "\n", str(args.out or _default_out(args, EVALUATION_NAME)))
@@ -641,6 +648,21 @@ def _quality(model, dataset: str, data, args: argparse.Namespace) -> dict[str, A
         print(f"infogan: sample quality skipped: {note}", file=sys.stderr)
         return {"skipped": note}
     return sample_quality(model, dataset, real=data, n=args.quality_samples, seed=args.seed)
+
+
+def _generated(model, dataset: str, args: argparse.Namespace) -> dict[str, Any]:
+    """Per categorical code, the feature net's labels of G's samples of each class, or why skipped."""
+    from infogan.evaluation import generated_classes
+    from infogan.feature_net import has_feature_net
+
+    if not has_feature_net(dataset, model.image_shape):
+        note = f"no feature net for {dataset} images of this shape to read G's classes"
+        print(f"infogan: generated classes skipped: {note}", file=sys.stderr)
+        return {"skipped": note}
+    categorical = [code.name for code in model.spec.codes if code.kind == "categorical"]
+    return {
+        code: generated_classes(model, dataset, code, per_class=args.per_class, seed=args.seed) for code in categorical
+    }
 
 
 def _disentanglement(model, dataset: str, args: argparse.Namespace, metrics: list[str] | None) -> dict[str, Any]:

@@ -1,5 +1,6 @@
 """Scoring a model on labelled data: its categorical code as a classifier, and L_I; its samples
-against real images (FID and KID on a small classifier's features); and on a dataset with known
+against real images (FID and KID on a small classifier's features) and the labels that classifier
+gives G's samples of each class; and on a dataset with known
 generative factors: the disentanglement metrics of Q's reading."""
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ from torch import Tensor
 
 from infogan.data import ImageDataset, load_dataset
 from infogan.errors import InfoGANError
-from infogan.feature_net import feature_net_name, features, load_feature_net
+from infogan.feature_net import feature_net_name, features, load_feature_net, predicted_labels
 from infogan.latent import LatentBatch
-from infogan.metrics.clustering import ClusteringScore, score_clustering
+from infogan.metrics.clustering import ClusteringScore, hungarian_mapping, score_clustering
 from infogan.metrics.disentanglement import Encoder, FactorDataset, all_disentanglement_metrics
 from infogan.metrics.frechet import frechet_distance, kernel_distance
 from infogan.model import InfoGAN
@@ -88,6 +89,51 @@ def sample_quality(
         "feature_net": feature_net_name(dataset),
         "samples": n,
         "real_images": len(real),
+    }
+
+
+def generated_classes(
+    model: InfoGAN, dataset: str, code: str = "c1", *, per_class: int = 1_000, seed: int = 0
+) -> dict[str, Any]:
+    """What G draws for each class of a categorical code, as ``dataset``'s feature net reads it.
+
+    The other side of :func:`categorical_score`: there Q sorts real images, here G's samples of
+    class k should all be the label matched to k. A real image Q puts in the wrong class is
+    often one G draws under that class (say a 7 with a crossbar among the 2s), and L_I then
+    teaches Q to read it so. ``accuracy`` is the Hungarian-matched share of samples whose label
+    the net gives is their class's; per class, its label, share and the label it strays to most.
+    Labels train the feature net only (:mod:`infogan.feature_net`).
+    """
+    target = model.spec.code(code)
+    if target.kind != "categorical":
+        raise InfoGANError(f"{code} is continuous; generated classes need a categorical code")
+    if per_class < 1:
+        raise InfoGANError(f"generated classes need at least 1 sample per class, got {per_class}")
+    net = load_feature_net(dataset)
+    classes = range(target.num_classes)
+    labels = [predicted_labels(net, model.generate(per_class, codes={code: k}, seed=seed + k)) for k in classes]
+    confusion = np.stack([np.bincount(drawn, minlength=net.head.out_features) for drawn in labels], axis=1)
+    label_of = hungarian_mapping(confusion)  # class -> label; rows labels, columns classes
+    return {
+        "accuracy": float(sum(confusion[label, k] for k, label in label_of.items()) / confusion.sum()),
+        "feature_net": feature_net_name(dataset),
+        "samples_per_class": per_class,
+        "classes": {str(k): _drawn_labels(confusion[:, k], label_of.get(k)) for k in classes},
+        "confusion": confusion.tolist(),
+    }
+
+
+def _drawn_labels(counts: np.ndarray, label: int | None) -> dict[str, Any]:
+    """One class's matched label (None when unmatched), its share, and the label drawn most besides."""
+    shares = counts / counts.sum()
+    others = shares.copy()
+    if label is not None:
+        others[label] = -1
+    other = int(others.argmax())
+    return {
+        "label": label,
+        "share": float(shares[label]) if label is not None else 0.0,
+        "strays_to": {"label": other, "share": float(shares[other])},
     }
 
 

@@ -126,9 +126,7 @@ def _batch_order(n: int, recipe: Recipe) -> Iterator[Tensor]:
 
 def accuracy(net: FeatureNet, data: ImageDataset) -> float:
     """The share of labelled images that the net classifies correctly."""
-    with torch.inference_mode():
-        predictions = torch.cat([net(as_float(chunk)).argmax(1) for chunk in _chunks(to_tensor(data.images))])
-    return float((predictions == data.labels.cpu()).double().mean())
+    return float((predicted_labels(net, data.images) == data.labels.cpu().numpy()).mean())
 
 
 @contextlib.contextmanager
@@ -213,6 +211,15 @@ def features(net: FeatureNet, images: Tensor | np.ndarray) -> np.ndarray:
     with torch.inference_mode():
         parts = [net.features(as_float(chunk).cpu()) for chunk in _chunks(to_tensor(images))]
     return torch.cat(parts).double().numpy()
+
+
+def predicted_labels(net: FeatureNet, images: Tensor | np.ndarray) -> np.ndarray:
+    """The net's class (N,) for images (N, 1, 28, 28): how a labelled reader sees generated images."""
+    if tuple(images.shape[1:]) != IMAGE_SHAPE:
+        raise InfoGANError(f"the feature net reads 1×28×28 images, got {tuple(images.shape[1:])}")
+    with torch.inference_mode():
+        parts = [net(as_float(chunk).cpu()).argmax(1) for chunk in _chunks(to_tensor(images))]
+    return torch.cat(parts).numpy()
 
 
 # ----- retraining from the command line ------------------------------------------------------

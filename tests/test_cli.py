@@ -148,6 +148,8 @@ def test_evaluate(run_dir, tmp_path, mnist_root, capsys):
     assert set(report["mutual_information"]) == {"c1", "c2", "c3"}
     assert report["quality"]["feature_net"] == "mnist-v1" and report["quality"]["samples"] == 300
     assert report["quality"]["fid"] > 0 and "kid" in report["quality"]
+    drawn = report["generated"]["c1"]
+    assert drawn["samples_per_class"] == 1000 and np.sum(drawn["confusion"]) == 10 * 1000
     assert json.loads(capsys.readouterr().out) == report
 
 
@@ -363,8 +365,10 @@ def test_folder_run_trains_resumes_traverses_encodes_and_evaluates(folder, folde
     assert json.loads(capsys.readouterr().out)[0]["image"].endswith("0.png")
     report = tmp_path / "eval.json"
     assert main(["evaluate", str(folder_run), "--samples", "64", "--out", str(report), "--device", "cpu"]) == 0
-    assert "sample quality skipped: no feature net for folder" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "sample quality skipped: no feature net for folder" in err and "generated classes skipped" in err
     evaluation = json.loads(report.read_text())
+    assert evaluation["generated"]["skipped"].startswith("no feature net for folder")
     assert evaluation["quality"]["skipped"].startswith("no feature net for folder 1×28×28 images")
     assert evaluation["dataset"] == str(folder.resolve()) and evaluation["images"] == 32
     assert evaluation["skipped_images"] == 2 and len(evaluation["c1"]["confusion"]) == 2  # labels × classes
@@ -478,7 +482,7 @@ def test_evaluate_disentanglement_prints_and_saves_the_five_metrics(sprites_run,
     [
         (["{mnist}", "--metrics", "disentanglement"], "1×64×64"),
         (["{sprites}", "--metrics", "disentanglement", "--dataset", "mnist"], "no generative factors"),
-        (["{sprites}", "--metrics", "accuracy"], "expected one or more of codes,quality,disentanglement"),
+        (["{sprites}", "--metrics", "accuracy"], "expected one or more of codes,quality,generated,disentanglement"),
         (["{mnist}", "--quality-samples", "1"], "--quality-samples: expected at least 2"),
     ],
 )

@@ -19,6 +19,7 @@ from infogan.feature_net import (
     features,
     load_feature_net,
     main,
+    predicted_labels,
     read_feature_net,
     save_feature_net,
     train_feature_net,
@@ -58,6 +59,15 @@ def test_features_are_the_128_penultimate_activations(labelled):
     assert_close(logits, net(labelled.images.float() / 255), atol=1e-5, rtol=0)
     with pytest.raises(InfoGANError, match="1×28×28"):
         features(net, torch.zeros(2, 3, 32, 32))
+
+
+def test_predicted_labels_are_the_nets_argmax(labelled):
+    net = train_feature_net(labelled, TINY, max_steps=2)
+    labels = predicted_labels(net, labelled.images)
+    assert labels.shape == (48,) and labels.tolist() == net(labelled.images.float() / 255).argmax(1).tolist()
+    assert accuracy(net, labelled) == (labels == labelled.labels.numpy()).mean()
+    with pytest.raises(InfoGANError, match="1×28×28"):
+        predicted_labels(net, torch.zeros(2, 1, 32, 32))
 
 
 def test_the_file_round_trips_with_its_header(labelled, tmp_path):
