@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
 import torch
 
@@ -162,3 +163,28 @@ def test_average_vs_live_scores_the_two_generators_of_an_averaged_run(
     scores = average_vs_live.quality_of_both(tmp_path / "run", "mnist", 64)
     assert set(scores) == {"average", "live"}
     assert scores["average"]["fid"] != scores["live"]["fid"]  # two generators drew the images
+
+
+def test_misread_coverage_is_one_where_g_draws_the_data_and_far_where_it_draws_other_digits(
+    vivid_model, mnist_root, monkeypatch
+):
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    import misread_coverage
+
+    from infogan.data import load_dataset
+
+    test, train = (
+        load_dataset("mnist", "test", mnist_root).subset(500, seed=1),
+        load_dataset("mnist", "train", mnist_root),
+    )
+    reference = train.subset(200, seed=0).images
+    monkeypatch.setattr(misread_coverage, "generated", lambda model, n: reference[:n])  # G draws the data itself
+    same = misread_coverage.misread_coverage(vivid_model, test, train, 7, "mnist", 200)
+    assert same["images"] == int((test.labels == 7).sum())
+    ratios = [same[k] for k in ("read_right_median_ratio", "misread_median_ratio") if not np.isnan(same[k])]
+    assert ratios and all(r == pytest.approx(1.0) for r in ratios)
+    ones = train.images[train.labels == 1][:200]
+    monkeypatch.setattr(misread_coverage, "generated", lambda model, n: ones[:n])  # G draws only 1s
+    apart = misread_coverage.misread_coverage(vivid_model, test, train, 7, "mnist", 200)
+    far = [apart[k] for k in ("read_right_far_share", "misread_far_share") if not np.isnan(apart[k])]
+    assert far and all(share > 0.8 for share in far)

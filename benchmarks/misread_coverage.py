@@ -1,0 +1,81 @@
+"""Do the real images Q misreads lie where G draws nothing? A mode-coverage check per digit.
+
+For each test image of a label, the distance (on the dataset's feature net) to its nearest of
+``--samples`` generated images, divided by the distance to its nearest of as many real training
+images: about 1 where G draws images like it as often as the data has them, well above 1 where
+G draws nothing like it. The images of the label are split into those Q reads into the label's
+Hungarian-matched class and the rest (misread), and the script prints the median ratio and the
+share above 1.5 of each part. Labels pick the images and score; they train nothing.
+
+    python benchmarks/misread_coverage.py runs/seed0 runs/seed3 --label 7 --data-root ../shared/data --json out.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from infogan import InfoGAN
+from infogan.data import ImageDataset, load_dataset
+from infogan.evaluation import categorical_score, generated
+from infogan.feature_net import features, load_feature_net
+
+FAR = 1.5  # a ratio above this: G's nearest image is half as far again as the data's
+
+
+def nearest_ratios(images: torch.Tensor, fakes: torch.Tensor, reals: torch.Tensor, dataset: str) -> np.ndarray:
+    """Per image (N,): distance to its nearest fake over distance to its nearest real, in features."""
+    net = load_feature_net(dataset)
+    ours, to_fakes, to_reals = (torch.from_numpy(features(net, x)) for x in (images, fakes, reals))
+    return (torch.cdist(ours, to_fakes).min(1).values / torch.cdist(ours, to_reals).min(1).values).numpy()
+
+
+def misread_coverage(
+    model: InfoGAN, test: ImageDataset, reference: ImageDataset, label: int, dataset: str, samples: int
+) -> dict[str, float]:
+    """The ratios of ``label``'s test images, read right against misread by Q's code c1."""
+    class_of = {matched: cluster for cluster, matched in categorical_score(model, test).mapping.items()}
+    images = test.images[test.labels == label]
+    read_right = model.encode(images).categories("c1").numpy() == class_of[label]
+    ratios = nearest_ratios(images, generated(model, samples), reference.subset(samples, seed=0).images, dataset)
+    parts = {"read_right": ratios[read_right], "misread": ratios[~read_right]}
+    report = {"images": len(images), "read_right_share": float(read_right.mean())}
+    for name, part in parts.items():
+        report[f"{name}_median_ratio"] = float(np.median(part)) if len(part) else float("nan")
+        report[f"{name}_far_share"] = float((part > FAR).mean()) if len(part) else float("nan")
+    return report
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("runs", nargs="+", type=Path)
+    parser.add_argument("--label", type=int, default=7, help="the label whose test images are checked (7)")
+    parser.add_argument("--dataset", default="mnist")
+    parser.add_argument("--samples", type=int, default=10_000, help="generated and real reference images (10000)")
+    parser.add_argument("--data-root", help="where the datasets are (sets INFOGAN_DATA_ROOT)")
+    parser.add_argument("--json", type=Path, help="also write the table here")
+    args = parser.parse_args()
+    if args.data_root:
+        os.environ["INFOGAN_DATA_ROOT"] = args.data_root
+    test, train = load_dataset(args.dataset, "test"), load_dataset(args.dataset, "train")
+    report = {
+        str(run): misread_coverage(InfoGAN.load(run, device="cpu"), test, train, args.label, args.dataset, args.samples)
+        for run in args.runs
+    }
+    print(f"| run | {args.label}s read right | median ratio: right / misread | share > {FAR}: right / misread |")
+    print("| --- | ---: | --- | --- |")
+    for run, r in report.items():
+        medians = f"{r['read_right_median_ratio']:.2f} / {r['misread_median_ratio']:.2f}"
+        far = f"{r['read_right_far_share']:.2f} / {r['misread_far_share']:.2f}"
+        print(f"| {run} | {r['read_right_share']:.1%} | {medians} | {far} |")
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=1))
+
+
+if __name__ == "__main__":
+    main()
