@@ -245,7 +245,7 @@ PRESETS: dict[str, TrainConfig] = {
     "mnist": TrainConfig(consistency=3.0, info_reaches="body"),
     # The best IIC variant of the five-seed sweeps (docs/results.md): real images teach Q through
     # IIC (balance 2, a square of each warped copy erased), and G's weights are averaged. Higher
-    # median accuracy than "mnist" in half the steps, a fifth of the images to 95%; its samples
+    # median accuracy than "mnist" in half the steps, a third of the images to 95%; its samples
     # score a worse FID (about 5 against 4), so it is not the default.
     "mnist-iic": TrainConfig(
         consistency=3.0,
