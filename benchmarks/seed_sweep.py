@@ -42,6 +42,7 @@ from infogan.selection import run_centrality
 LN10 = math.log(10)
 REACHED = 0.95  # "images to 95%": the first evaluation at or above this test accuracy
 LABELS = {"mnist": "digit", "fashion-mnist": "class"}
+PLURALS = {"digit": "digits", "class": "classes"}
 
 
 @dataclass(frozen=True)
@@ -238,7 +239,7 @@ def print_table(variant: str, options: tuple[str, ...], results: list[RunResult]
     """One row per seed, then the summary line and the verdict of each target criterion."""
     print(f"\n## {variant}: {' '.join(options) or '(defaults)'}")
     columns = "seed | accuracy | NMI | L_I(c1) nats | selected acc (step) | images to 95% | FID | train s | images"
-    print(f"| {columns} | min {label} share | mixed {label}s (overlap) | weakest {label} |")
+    print(f"| {columns} | min {label} share | mixed {PLURALS[label]} (overlap) | weakest {label} |")
     print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|")
     for r in sorted(results, key=lambda r: r.seed):
         mixed = ", ".join(f"{a}/{b} ({overlap:.2f})" for a, b, overlap in r.confused[:3]) or "none"

@@ -99,6 +99,9 @@ def test_verdict_lines_print_value_bound_and_outcome(sweep, capsys):
     assert "- min L_I(c1), nats: 2.300 (target ≥ 2.280) met" in printed
     assert "median FID 4.00 (range 2.00–6.00)" in printed and "target MET" in printed
     assert "| not reached |" in printed  # the seed at 98.1% never reached 95% in this made-up data
+    assert "| mixed digits (overlap) |" in printed
+    sweep.print_table("v", (), runs, summary, "class")
+    assert "| mixed classes (overlap) | weakest class |" in capsys.readouterr().out
 
 
 def test_fashion_mnist_is_judged_on_its_own_target(sweep):
