@@ -10,10 +10,10 @@ difference is which G drew the images. Q, and so the test accuracy, is the same 
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
 from pathlib import Path
+
+from runs_arguments import parse_runs_arguments, runs_parser
 
 from infogan import InfoGAN, checkpoint
 from infogan.evaluation import sample_quality
@@ -35,15 +35,7 @@ def quality_of_both(run: Path, dataset: str, n: int) -> dict[str, dict[str, floa
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("runs", nargs="+", type=Path)
-    parser.add_argument("--dataset", default="mnist")
-    parser.add_argument("--samples", type=int, default=10_000, help="generated and real images (10000)")
-    parser.add_argument("--data-root", help="where the datasets are (sets INFOGAN_DATA_ROOT)")
-    parser.add_argument("--json", type=Path, help="also write the table here")
-    args = parser.parse_args()
-    if args.data_root:
-        os.environ["INFOGAN_DATA_ROOT"] = args.data_root
+    args = parse_runs_arguments(runs_parser(__doc__.splitlines()[0], "generated and real images"))
     report = {str(run): quality_of_both(run, args.dataset, args.samples) for run in args.runs}
     print("| run | FID average | FID live | KID average | KID live |\n| --- | ---: | ---: | ---: | ---: |")
     for run, s in report.items():

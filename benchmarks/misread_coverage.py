@@ -12,13 +12,11 @@ share above 1.5 of each part. Labels pick the images and score; they train nothi
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
-from pathlib import Path
 
 import numpy as np
 import torch
+from runs_arguments import parse_runs_arguments, runs_parser
 
 from infogan import InfoGAN
 from infogan.data import ImageDataset, load_dataset
@@ -52,16 +50,9 @@ def misread_coverage(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("runs", nargs="+", type=Path)
+    parser = runs_parser(__doc__.splitlines()[0], "generated and real reference images")
     parser.add_argument("--label", type=int, default=7, help="the label whose test images are checked (7)")
-    parser.add_argument("--dataset", default="mnist")
-    parser.add_argument("--samples", type=int, default=10_000, help="generated and real reference images (10000)")
-    parser.add_argument("--data-root", help="where the datasets are (sets INFOGAN_DATA_ROOT)")
-    parser.add_argument("--json", type=Path, help="also write the table here")
-    args = parser.parse_args()
-    if args.data_root:
-        os.environ["INFOGAN_DATA_ROOT"] = args.data_root
+    args = parse_runs_arguments(parser)
     test, train = load_dataset(args.dataset, "test"), load_dataset(args.dataset, "train")
     report = {
         str(run): misread_coverage(InfoGAN.load(run, device="cpu"), test, train, args.label, args.dataset, args.samples)
