@@ -20,8 +20,9 @@ from runs_arguments import parse_runs_arguments, runs_parser
 
 from infogan import InfoGAN
 from infogan.data import ImageDataset, load_dataset
-from infogan.evaluation import categorical_score, generated
+from infogan.evaluation import generated
 from infogan.feature_net import features, load_feature_net
+from infogan.metrics.clustering import score_clustering
 
 FAR = 1.5  # a ratio above this: G's nearest image is half as far again as the data's
 
@@ -37,9 +38,11 @@ def misread_coverage(
     model: InfoGAN, test: ImageDataset, reference: ImageDataset, label: int, dataset: str, samples: int
 ) -> dict[str, float]:
     """The ratios of ``label``'s test images, read right against misread by Q's code c1."""
-    class_of = {matched: cluster for cluster, matched in categorical_score(model, test).mapping.items()}
-    images = test.images[test.labels == label]
-    read_right = model.encode(images).categories("c1").numpy() == class_of[label]
+    clusters = model.encode(test.images).categories("c1").numpy()
+    mapping = score_clustering(test.labels.numpy(), clusters, model.spec.code("c1").num_classes).mapping
+    class_of = {matched: cluster for cluster, matched in mapping.items()}
+    ours = (test.labels == label).numpy()
+    images, read_right = test.images[ours], clusters[ours] == class_of[label]
     ratios = nearest_ratios(images, generated(model, samples), reference.subset(samples, seed=0).images, dataset)
     parts = {"read_right": ratios[read_right], "misread": ratios[~read_right]}
     report = {"images": len(images), "read_right_share": float(read_right.mean())}

@@ -17,7 +17,13 @@ from infogan.data import ImageDataset, load_dataset
 from infogan.errors import InfoGANError
 from infogan.feature_net import feature_net_name, features, load_feature_net, predicted_labels
 from infogan.latent import LatentBatch
-from infogan.metrics.clustering import ClusteringScore, hungarian_mapping, score_clustering
+from infogan.metrics.clustering import (
+    ClusteringScore,
+    confusion_matrix,
+    hungarian_mapping,
+    matched_accuracy,
+    score_clustering,
+)
 from infogan.metrics.disentanglement import Encoder, FactorDataset, all_disentanglement_metrics
 from infogan.metrics.frechet import frechet_distance, kernel_distance
 from infogan.model import InfoGAN
@@ -98,11 +104,11 @@ def generated_classes(
     """What G draws for each class of a categorical code, as ``dataset``'s feature net reads it.
 
     The other side of :func:`categorical_score`: there Q sorts real images, here G's samples of
-    class k should all be the label matched to k. A real image Q puts in the wrong class is
-    often one G draws under that class (say a 7 with a crossbar among the 2s), and L_I then
-    teaches Q to read it so. ``accuracy`` is the Hungarian-matched share of samples whose label
-    the net gives is their class's; per class, its label, share and the label it strays to most.
-    Labels train the feature net only (:mod:`infogan.feature_net`).
+    class k should all be the label matched to k. Where G draws one digit under another's class,
+    L_I teaches Q to misread it; this tells that error from one G has no part in.
+    ``accuracy`` is the Hungarian-matched share of samples whose label the net gives is their
+    class's; per class, its label, share and the label it strays to most. Labels train the
+    feature net only (:mod:`infogan.feature_net`).
     """
     target = model.spec.code(code)
     if target.kind != "categorical":
@@ -111,11 +117,14 @@ def generated_classes(
         raise InfoGANError(f"generated classes need at least 1 sample per class, got {per_class}")
     net = load_feature_net(dataset)
     classes = range(target.num_classes)
-    labels = [predicted_labels(net, model.generate(per_class, codes={code: k}, seed=seed + k)) for k in classes]
-    confusion = np.stack([np.bincount(drawn, minlength=net.head.out_features) for drawn in labels], axis=1)
+    drawn = np.concatenate(
+        [predicted_labels(net, model.generate(per_class, codes={code: k}, seed=seed + k)) for k in classes]
+    )
+    drawn_class = np.repeat(np.arange(target.num_classes), per_class)
+    confusion = confusion_matrix(drawn, drawn_class, net.head.out_features, target.num_classes)
     label_of = hungarian_mapping(confusion)  # class -> label; rows labels, columns classes
     return {
-        "accuracy": float(sum(confusion[label, k] for k, label in label_of.items()) / confusion.sum()),
+        "accuracy": matched_accuracy(confusion, label_of),
         "feature_net": feature_net_name(dataset),
         "samples_per_class": per_class,
         "classes": {str(k): _drawn_labels(confusion[:, k], label_of.get(k)) for k in classes},

@@ -21,7 +21,7 @@ import itertools
 import json
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -206,20 +206,20 @@ def load_feature_net(dataset: str) -> FeatureNet:
 
 def features(net: FeatureNet, images: Tensor | np.ndarray) -> np.ndarray:
     """Penultimate features (N, 128) in float64 of images (N, 1, 28, 28): floats in [0, 1] or uint8."""
-    if tuple(images.shape[1:]) != IMAGE_SHAPE:
-        raise InfoGANError(f"the feature net reads 1×28×28 images, got {tuple(images.shape[1:])}")
-    with torch.inference_mode():
-        parts = [net.features(as_float(chunk).cpu()) for chunk in _chunks(to_tensor(images))]
-    return torch.cat(parts).double().numpy()
+    return _read_in_chunks(net.features, images).double().numpy()
 
 
 def predicted_labels(net: FeatureNet, images: Tensor | np.ndarray) -> np.ndarray:
     """The net's class (N,) for images (N, 1, 28, 28): how a labelled reader sees generated images."""
+    return _read_in_chunks(lambda chunk: net(chunk).argmax(1), images).numpy()
+
+
+def _read_in_chunks(read: Callable[[Tensor], Tensor], images: Tensor | np.ndarray) -> Tensor:
+    """``read`` of images (N, 1, 28, 28), floats in [0, 1] or uint8, a chunk at a time on the CPU."""
     if tuple(images.shape[1:]) != IMAGE_SHAPE:
         raise InfoGANError(f"the feature net reads 1×28×28 images, got {tuple(images.shape[1:])}")
     with torch.inference_mode():
-        parts = [net(as_float(chunk).cpu()).argmax(1) for chunk in _chunks(to_tensor(images))]
-    return torch.cat(parts).numpy()
+        return torch.cat([read(as_float(chunk).cpu()) for chunk in _chunks(to_tensor(images))])
 
 
 # ----- retraining from the command line ------------------------------------------------------

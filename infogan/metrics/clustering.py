@@ -54,9 +54,14 @@ def score_clustering(labels: np.ndarray, clusters: np.ndarray, n_clusters: int |
     n_clusters = max(n_clusters or 0, int(clusters.max()) + 1)
     confusion = confusion_matrix(labels, clusters, n_labels, n_clusters)
     mapping = hungarian_mapping(confusion)
-    matched = sum(confusion[label, cluster] for cluster, label in mapping.items())
     nmi = normalized_mutual_info_score(labels, clusters)
-    return ClusteringScore(float(matched / labels.size), float(nmi), confusion, mapping)
+    return ClusteringScore(matched_accuracy(confusion, mapping), float(nmi), confusion, mapping)
+
+
+def matched_accuracy(confusion: np.ndarray, mapping: dict[int, int]) -> float:
+    """The share of all counts that ``mapping`` (cluster -> label) puts on their own label."""
+    matched = sum(confusion[label, cluster] for cluster, label in mapping.items())
+    return float(matched / confusion.sum())
 
 
 def confused_pairs(confusion: np.ndarray, threshold: float = 0.2) -> list[tuple[int, int, float]]:
