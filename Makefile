@@ -24,7 +24,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 mnist: setup
-	$(BIN)/infogan train --preset mnist --seed $(SEED) --out $(RUN) $(if $(wildcard $(RUN)/checkpoint.safetensors),--resume $(RUN))
+	$(BIN)/infogan train --preset mnist-iic --seed $(SEED) --out $(RUN) $(if $(wildcard $(RUN)/checkpoint.safetensors),--resume $(RUN))
 	$(BIN)/infogan traverse $(RUN) --all
 	$(BIN)/infogan sample $(RUN)
 	$(BIN)/infogan evaluate $(RUN) --dataset mnist --split test > /dev/null

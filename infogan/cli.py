@@ -19,7 +19,7 @@ from types import ModuleType
 from typing import Any
 
 from infogan import __version__
-from infogan.config import PAPER_OBJECTIVE, PRESET_NOTES, PRESETS, TrainConfig, preset
+from infogan.config import DEFAULT_PRESET, PAPER_OBJECTIVE, PRESET_NOTES, PRESETS, TrainConfig, preset
 from infogan.data import DATA_MODES, DATASETS, dataset_names, folder_only
 from infogan.errors import InfoGANError, InfoGANWarning
 from infogan.latent import LatentSpec
@@ -185,7 +185,7 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
         epilog=_presets_epilog(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--preset", help=f"starting configuration ({', '.join(PRESETS)}; mnist by default)")
+    parser.add_argument("--preset", help=f"starting configuration ({', '.join(PRESETS)}; {DEFAULT_PRESET} by default)")
     parser.add_argument("--out", help="run directory (default: runs/<preset>-seed<seed>)")
     parser.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR")
     parser.add_argument(
@@ -265,9 +265,11 @@ def _train_in_world(args: argparse.Namespace, world) -> int:
 
     _check_train_flags(args)
     # With --resume, a --preset given is compared with the run like every other option (check_resumable)
-    base = RunDir(args.resume).read_config() if args.resume and not args.preset else preset(args.preset or "mnist")
+    base = (
+        RunDir(args.resume).read_config() if args.resume and not args.preset else preset(args.preset or DEFAULT_PRESET)
+    )
     config = _requested_config(args, base)
-    run_dir = Path(args.resume or args.out or f"runs/{args.preset or 'mnist'}-seed{config.seed}")
+    run_dir = Path(args.resume or args.out or f"runs/{args.preset or DEFAULT_PRESET}-seed{config.seed}")
     if not args.resume and RunDir(run_dir).holds_run():
         raise InfoGANError(f"{run_dir} already holds a run: pass --resume {run_dir} or choose another --out")
     if args.resume:  # config.json's sizes against the checkpoint's tensors, before a model of those sizes is built
@@ -973,9 +975,11 @@ def _add_info(commands: argparse._SubParsersAction) -> None:
         help="this machine: device, CPU, the precision auto picks, measured speed, time of a run",
         description="Show the device, the CPU and its capability flags, torch's threads and the precision "
         "--precision auto picks (and why); then measure a few seconds of the preset's training step and "
-        "estimate how long a whole run of it (make mnist for the mnist preset) takes on this machine.",
+        f"estimate how long a whole run of it (make mnist for the {DEFAULT_PRESET} preset) takes on this machine.",
     )
-    parser.add_argument("--preset", default="mnist", help=f"the preset to time ({', '.join(PRESETS)}; mnist)")
+    parser.add_argument(
+        "--preset", default=DEFAULT_PRESET, help=f"the preset to time ({', '.join(PRESETS)}; {DEFAULT_PRESET})"
+    )
     _shared(parser, "--device")
     parser.add_argument("--seconds", type=float, default=4.0, help="how long to time training steps (4)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
@@ -1007,7 +1011,7 @@ def _minutes(seconds: float) -> str:
 def _info_text(report: dict[str, Any]) -> str:
     flags = ", ".join(f"{name} {'yes' if on else 'no'}" for name, on in report["cpu_flags"].items())
     train, estimate, choice = report["training"], report["estimate"], report["precision"]
-    run = "make mnist" if train["preset"] == "mnist" else f"a {train['preset']} run"
+    run = "make mnist" if train["preset"] == DEFAULT_PRESET else f"a {train['preset']} run"
     return "\n".join(
         [
             f"device      {report['device']}" + (f": {report['device_name']}" if report["device"] != "cpu" else ""),

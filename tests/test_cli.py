@@ -506,7 +506,7 @@ def test_paper_objective_turns_every_remedy_off(tmp_path):
 
 def test_info_shows_the_machine_and_estimates_a_run_from_a_measured_rate(capsys, monkeypatch):
     from infogan import cli, throughput
-    from infogan.config import PRESETS
+    from infogan.config import DEFAULT_PRESET, PRESETS
 
     for name, value in {"WARMUP_STEPS": 0, "MIN_TIMED_STEPS": 1, "ENCODE_IMAGES": 16}.items():
         monkeypatch.setattr(throughput, name, value)
@@ -516,12 +516,13 @@ def test_info_shows_the_machine_and_estimates_a_run_from_a_measured_rate(capsys,
     assert report["device"] == "cpu" and set(report["cpu_flags"]) >= {"avx2", "avx512_bf16", "amx_bf16"}
     assert report["precision"]["requested"] == "auto" and report["precision"]["precision"] in ("fp32", "bf16")
     train, estimate = report["training"], report["estimate"]
-    assert (train["preset"], train["batch_size"], train["steps"]) == ("mnist", 4, 1)
-    steps, evaluations = PRESETS["mnist"].steps, PRESETS["mnist"].steps // PRESETS["mnist"].eval_every
+    assert (train["preset"], train["batch_size"], train["steps"]) == (DEFAULT_PRESET, 4, 1)
+    default = PRESETS[DEFAULT_PRESET]
+    steps, evaluations = default.steps, default.steps // default.eval_every
     assert estimate["train_s"] == pytest.approx(steps * 4 / train["images_per_s"])
     # each evaluation reads 5,000 training and 10,000 test images; make mnist's own evaluation 20,000
     assert estimate["evaluated_images"] == evaluations * (5000 + 10_000) + 20_000
     assert estimate["total_s"] == pytest.approx(estimate["train_s"] + estimate["evaluation_s"])
     assert main(["info", "--seconds", "0", "--device", "cpu"]) == 0
     text = capsys.readouterr().out
-    assert "make mnist  about" in text and f"{PRESETS['mnist'].steps:,} steps × 4 images" in text and "threads" in text
+    assert "make mnist  about" in text and f"{default.steps:,} steps × 4 images" in text and "threads" in text
