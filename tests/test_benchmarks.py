@@ -183,6 +183,9 @@ def test_misread_coverage_is_one_where_g_draws_the_data_and_far_where_it_draws_o
     assert same["images"] == int((test.labels == 7).sum())
     ratios = [same[k] for k in ("read_right_median_ratio", "misread_median_ratio") if not np.isnan(same[k])]
     assert ratios and all(r == pytest.approx(1.0) for r in ratios)
+    for part in ("read_right", "misread"):  # a largest probability of 10 classes lies in [0.1, 1]
+        assert np.isnan(same[f"{part}_median_confidence"]) or 0.1 <= same[f"{part}_median_confidence"] <= 1.0
+        assert np.isnan(same[f"{part}_sure_share"]) or 0.0 <= same[f"{part}_sure_share"] <= 1.0
     ones = train.images[train.labels == 1][:200]
     monkeypatch.setattr(misread_coverage, "generated", lambda model, n: ones[:n])  # G draws only 1s
     apart = misread_coverage.misread_coverage(vivid_model, test, train, 7, "mnist", 200)
