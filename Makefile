@@ -1,5 +1,5 @@
 # Two commands do everything on a fresh machine:
-#   make mnist   train the MNIST preset, then write traversals and the evaluation (the main job)
+#   make mnist   train the default MNIST preset (mnist-iic), then write traversals and the evaluation (the main job)
 #   make test    create the environment and run the whole test suite (what CI runs)
 # make docs builds the documentation site (mkdocs.yml, docs/) into site/.
 # Offline, point the data at local MNIST files: make mnist INFOGAN_DATA_ROOT=../shared/data

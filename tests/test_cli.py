@@ -15,6 +15,7 @@ from PIL import Image
 from infogan import InfoGAN
 from infogan.checkpoint import read_metadata
 from infogan.cli import main
+from infogan.config import DEFAULT_PRESET, PRESETS
 
 
 @pytest.fixture(scope="module")
@@ -240,7 +241,7 @@ def test_a_torn_last_metrics_line_does_not_block_a_resume(run_dir, mnist_root, t
     (run / "selected.safetensors").write_bytes(b"torn too")  # optional: ignored, with one warning line
     step = read_metadata(run / "checkpoint.safetensors")["step"]
     # --preset with --resume is checked against the run like any other option: this one matches it
-    argv = ["train", "--resume", str(run), "--preset", "mnist", "--batch-size", "16", "--steps", str(step + 1)]
+    argv = ["train", "--resume", str(run), "--preset", DEFAULT_PRESET, "--batch-size", "16", "--steps", str(step + 1)]
     argv += ["--data-root", str(mnist_root)]
     assert main([*argv, "--no-progress", "--device", "cpu", "--eval-every", "0", "--log-every", "1"]) == 0
     records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
@@ -416,8 +417,6 @@ def test_bad_data_options_give_one_line(argv, message, folder, tmp_path, capsys)
 
 
 def test_presets_and_train_help_list_every_preset(capsys):
-    from infogan.config import PRESETS
-
     assert main(["presets"]) == 0
     listing = capsys.readouterr().out
     for name in PRESETS:
@@ -506,7 +505,6 @@ def test_paper_objective_turns_every_remedy_off(tmp_path):
 
 def test_info_shows_the_machine_and_estimates_a_run_from_a_measured_rate(capsys, monkeypatch):
     from infogan import cli, throughput
-    from infogan.config import DEFAULT_PRESET, PRESETS
 
     for name, value in {"WARMUP_STEPS": 0, "MIN_TIMED_STEPS": 1, "ENCODE_IMAGES": 16}.items():
         monkeypatch.setattr(throughput, name, value)
