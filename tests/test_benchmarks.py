@@ -191,3 +191,20 @@ def test_misread_coverage_is_one_where_g_draws_the_data_and_far_where_it_draws_o
     apart = misread_coverage.misread_coverage(vivid_model, test, train, 7, "mnist", 200)
     far = [apart[k] for k in ("read_right_far_share", "misread_far_share") if not np.isnan(apart[k])]
     assert far and all(share > 0.8 for share in far)
+
+
+def test_code_edge_labels_finds_a_digit_drawn_only_beyond_the_prior(monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    import code_edge_labels
+
+    def generate(n, *, codes, seed):  # class k draws k inside the prior, and 7s beyond c2 = -1
+        return torch.full((n, 1, 28, 28), 7.0 if codes["c2"] < -1 else float(codes["c1"]))
+
+    model = SimpleNamespace(spec=SimpleNamespace(code=lambda name: SimpleNamespace(num_classes=3)), generate=generate)
+    net = SimpleNamespace(head=SimpleNamespace(out_features=10))
+    monkeypatch.setattr(code_edge_labels, "predicted_labels", lambda net, images: images[:, 0, 0, 0].long().numpy())
+    values = [-2.0, -1.75, -1.5, -1.25, 0.0, 1.0]  # 7s are the most drawn label over all six values
+    shares = code_edge_labels.label_shares(model, net, "c1", "c2", values, samples=10)
+    assert shares.shape == (3, 6, 10) and np.allclose(shares.sum(axis=2), 1.0)
+    assert (shares[:, :4, 7] == 1.0).all() and not shares[:, 4:, 7].any()
+    assert code_edge_labels.class_digits(shares, values) == [0, 1, 2]  # named inside the prior only
