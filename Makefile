@@ -1,5 +1,5 @@
 # Two commands do everything on a fresh machine:
-#   make mnist   train the default MNIST preset (mnist-iic), then write traversals and the evaluation (the main job)
+#   make mnist   train the default preset (mnist-iic; a resumed run keeps its own), then write traversals and the evaluation (the main job)
 #   make test    create the environment and run the whole test suite (what CI runs)
 # make docs builds the documentation site (mkdocs.yml, docs/) into site/.
 # Offline, point the data at local MNIST files: make mnist INFOGAN_DATA_ROOT=../shared/data
@@ -24,7 +24,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 mnist: setup
-	$(BIN)/infogan train --preset mnist-iic --seed $(SEED) --out $(RUN) $(if $(wildcard $(RUN)/checkpoint.safetensors),--resume $(RUN))
+	$(BIN)/infogan train --seed $(SEED) --out $(RUN) $(if $(wildcard $(RUN)/checkpoint.safetensors),--resume $(RUN))
 	$(BIN)/infogan traverse $(RUN) --all
 	$(BIN)/infogan sample $(RUN)
 	$(BIN)/infogan evaluate $(RUN) --dataset mnist --split test > /dev/null
