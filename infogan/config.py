@@ -79,6 +79,12 @@ class TrainConfig:
         iic_balance: weight of the IIC term's class balance (the entropy of Q's average reading)
             against the two views' agreement; 1 is IIC's mutual information, more pushes harder
             towards classes of equal size.
+        iic_neighbours: k > 0 adds a second IIC pair per real image (SCAN, Van Gansbeke et al.,
+            2020): the image and a warped copy of one of its k nearest training images in pixel
+            space (:func:`infogan.data.neighbours.pixel_neighbours`, searched once before the
+            first step), at the same weight. Images of one kind that differ in a stroke (a 7 with
+            and without a crossbar) are each other's neighbours more often than a warp makes them
+            alike. 0 (default) turns it off.
         iic_head_only: the IIC term trains Q's head only, never the body Q shares with D (which
             otherwise follows ``info_reaches``): D's features, and the continuous codes Q reads
             from them, keep what the IIC pair's warps teach Q to ignore.
@@ -160,6 +166,9 @@ class TrainConfig:
     iic_balance: float = option(
         1.0, "weight of the IIC term's class balance against agreement (1: IIC's mutual information)", above=0
     )
+    iic_neighbours: int = option(
+        0, "a second IIC pair: each real image and one of its k nearest in pixel space (0: off)", low=0
+    )
     iic_head_only: bool = option(False, "the IIC term trains Q's head only, not the body it shares with D")
     patience: int = option(
         0,
@@ -186,6 +195,8 @@ class TrainConfig:
             raise InfoGANError(_PATIENCE_ERROR)
         if (self.dataset == "folder") != (self.data_path is not None):
             raise InfoGANError("an image folder run needs dataset 'folder' and a data_path, and only it")
+        if self.iic_neighbours and not self.iic:
+            raise InfoGANError("iic-neighbours adds a pair to the IIC term: it needs iic > 0")
         self._validate_cr()
 
     def _validate_cr(self) -> None:

@@ -79,10 +79,12 @@ class DiscriminatorPass(nn.Module):
         warped: Tensor | None = None,
         real_warped: Tensor | None = None,
         read_real: bool = False,
-    ) -> tuple[Tensor, Tensor, Tensor, Tensor | None, Tensor | None, Tensor | None]:
+        neighbours_warped: Tensor | None = None,
+    ) -> tuple[Tensor, Tensor, Tensor, Tensor | None, Tensor | None, Tensor | None, Tensor | None]:
         """Real and fake logits (B,), Q's raw output on the fakes (B, q_output_dim), on ``warped``
         fakes (the consistency option), on the real images (with ``read_real`` or
-        ``real_warped``) and on ``real_warped`` (the IIC option); None where not asked for."""
+        ``real_warped``), on ``real_warped`` (the IIC option) and on ``neighbours_warped`` (its
+        neighbour pairs); None where not asked for."""
         detach, detach_reals = self.detach_body, self.detach_body_for_reals
         real_logits, real_features = self._discriminate(real)
         fake_logits, features = self._discriminate(fake)
@@ -91,7 +93,10 @@ class DiscriminatorPass(nn.Module):
         read_real = read_real or real_warped is not None
         q_real = self._q_logits(real, real_features, detach_body=detach_reals) if read_real else None
         q_real_warped = None if real_warped is None else self._q_logits_of(real_warped, detach_body=detach_reals)
-        return real_logits, fake_logits, q_output, q_warped, q_real, q_real_warped
+        q_neighbours = (
+            None if neighbours_warped is None else self._q_logits_of(neighbours_warped, detach_body=detach_reals)
+        )
+        return real_logits, fake_logits, q_output, q_warped, q_real, q_real_warped, q_neighbours
 
 
 def discriminator_pass(config: TrainConfig, nets: InfoGANNetworks) -> DiscriminatorPass:
@@ -166,17 +171,18 @@ class Objective:
         terms = self.spec.information_terms(self.spec.read_q(q_warped), latents)
         return self.config.consistency * torch.stack(terms.categorical_nll).sum()
 
-    def real_pair_information(self, q_real: Tensor, q_real_warped: Tensor) -> dict[str, Tensor]:
-        """Per categorical code, I(c; c') between Q's readings of real images and of their warped
-        copies (IIC, Ji et al., 2019): Q learns from real images to sort them into balanced
-        classes that survive a warp, and G's codes follow Q's classes through L_I."""
-        clean, warped = self.spec.read_q(q_real), self.spec.read_q(q_real_warped)
+    def real_pair_information(self, q_real: Tensor, q_paired: Tensor) -> dict[str, Tensor]:
+        """Per categorical code, I(c; c') between Q's readings of real images and of their pairs,
+        warped copies of themselves or of their neighbours (IIC, Ji et al., 2019): Q learns from
+        real images to sort them into balanced classes that survive a warp, and G's codes follow
+        Q's classes through L_I."""
+        clean, paired = self.spec.read_q(q_real), self.spec.read_q(q_paired)
         codes = [code for code in self.spec.codes if code.kind == "categorical"]
         return {
             code.name: paired_cluster_information(
                 a.float().softmax(dim=1), b.float().softmax(dim=1), balance=self.config.iic_balance
             )
-            for code, a, b in zip(codes, clean.logits, warped.logits, strict=True)
+            for code, a, b in zip(codes, clean.logits, paired.logits, strict=True)
         }
 
     def contrastive_loss(self, pairs: ContrastivePairs, classifier: nn.Module | None = None) -> tuple[Tensor, Tensor]:
@@ -190,15 +196,28 @@ class Objective:
 
     # ----- the players' losses --------------------------------------------------------------------
     def discriminator_losses(
-        self, real: Tensor, fake: Tensor, latents: LatentBatch, *, step: int, generator: torch.Generator
+        self,
+        real: Tensor,
+        fake: Tensor,
+        latents: LatentBatch,
+        *,
+        step: int,
+        generator: torch.Generator,
+        neighbours: Tensor | None = None,
     ) -> StepLosses:
-        """D's GAN loss and Q's information loss on detached fakes, with every term the config adds."""
+        """D's GAN loss and Q's information loss on detached fakes, with every term the config adds;
+        ``neighbours``: a neighbour of each real image, for the IIC term's second pair."""
         real = self.with_instance_noise(real, step=step, generator=generator)
         fake = self.with_instance_noise(fake, step=step, generator=generator)
         warped = self.warped_fakes(fake, generator)
         learned_prior = self.nets.category_prior is not None
-        outputs = self.d_pass(real, fake, warped, self.warped_reals(real, generator), learned_prior)
-        real_logits, fake_logits, q_output, q_warped, q_real, q_real_warped = outputs
+        real_warped = self.warped_reals(real, generator)
+        neighbours_warped = None
+        if neighbours is not None and real_warped is not None:
+            neighbours = self.with_instance_noise(neighbours, step=step, generator=generator)
+            neighbours_warped = self.warped_reals(neighbours, generator)
+        outputs = self.d_pass(real, fake, warped, real_warped, learned_prior, neighbours_warped)
+        real_logits, fake_logits, q_output, q_warped, q_real, q_real_warped, q_neighbours = outputs
         gan = discriminator_loss(real_logits, fake_logits, real_target=1.0 - self.config.label_smoothing)
         terms = self.spec.information_terms(self.spec.read_q(q_output), latents)
         bounds = self.spec.mutual_information_bounds(terms, self.nets.category_prior)
@@ -208,6 +227,10 @@ class Objective:
         if q_real_warped is not None:
             pair_information = self.real_pair_information(q_real, q_real_warped)
             scalars |= {f"iic/{name}": value for name, value in pair_information.items()}
+            if q_neighbours is not None:
+                neighbour_information = self.real_pair_information(q_real, q_neighbours)
+                scalars |= {f"iic_neighbours/{name}": value for name, value in neighbour_information.items()}
+                pair_information |= {f"{name}/neighbours": value for name, value in neighbour_information.items()}
             info = info - self.config.iic * torch.stack(list(pair_information.values())).sum()
         real_reading = None if q_real is None else self.spec.read_q(q_real)
         return StepLosses(gan, info, scalars, real_reading)

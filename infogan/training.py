@@ -25,7 +25,7 @@ from tqdm import tqdm
 
 from infogan import checkpoint, viz
 from infogan.config import TrainConfig, to_dict
-from infogan.data import ImageDataset, make_batches
+from infogan.data import ImageDataset, make_batches, pixel_neighbours
 from infogan.distributed import World, barrier, mean_across
 from infogan.errors import InfoGANError, InfoGANWarning
 from infogan.evaluation import categorical_score, real_data_information
@@ -154,6 +154,7 @@ class Trainer:
         )
         self.sampler = self.batches.sampler
         self.latent_rng = torch.Generator(device=device)
+        self.neighbours = self._neighbour_table(data)
         self.g_average = self._generator_average()
         self.pair_classifier, self._h_pass = self._pair_classifier()
         d_pass, self._g_pass = self._parallel_passes()
@@ -175,6 +176,19 @@ class Trainer:
                 f"the data's images are {tuple(data.images.shape[1:])}, but the "
                 f"{self.config.model.network.arch} networks need {self.model.image_shape}"
             )
+
+    def _neighbour_table(self, data: ImageDataset) -> Tensor | None:
+        """Each training image's ``iic_neighbours`` nearest in pixel space (N, k), on the device
+        that holds the batches' indices; None when the option is off."""
+        k = self.config.iic_neighbours
+        if not k:
+            return None
+        images = data.resident().images.to(self.device)
+        started = time.perf_counter()
+        table = pixel_neighbours(images, k)
+        if self.progress:
+            tqdm.write(f"found {k} pixel neighbours of {len(data):,} images in {time.perf_counter() - started:.0f} s")
+        return table.to(self.batches.indices(0).device)
 
     def _optimizers(self) -> tuple[torch.optim.Optimizer, torch.optim.Optimizer]:
         # Q always learns in D's step (on detached fakes), so the plain-GAN baseline can still
@@ -281,6 +295,17 @@ class Trainer:
         """This rank's slice of the global batch of training images for ``step``, as floats."""
         return self.batches.batch(step)
 
+    def neighbour_batch(self, step: int) -> Tensor | None:
+        """One of the k nearest neighbours of each image of ``step``'s batch, drawn as a pure
+        function of (seed, step, rank); None without ``iic_neighbours``."""
+        if self.neighbours is None:
+            return None
+        indices = self.batches.indices(step).to(self.neighbours.device)
+        rng = torch.Generator(device=self.neighbours.device)
+        rng.manual_seed((self.config.seed * 1_000_003 + step) * 1_013 + self.world.rank)
+        choice = torch.randint(self.neighbours.shape[1], indices.shape, generator=rng, device=rng.device)
+        return self.batches.images_at(self.neighbours[indices, choice].to(indices.device))
+
     def latents(self, step: int, batch_size: int) -> LatentBatch:
         """Latent draws as a pure function of (seed, step, rank), so resume needs no RNG state."""
         self.latent_rng.manual_seed((self.config.seed * 1_000_003 + step) * 1_009 + self.world.rank)
@@ -293,7 +318,9 @@ class Trainer:
         latents = self.latents(self.step, real.shape[0])
         fake, pairs = self._generate(latents)
         with self._autocast():
-            d_losses = objective.discriminator_losses(real, fake.detach(), latents, **now)
+            d_losses = objective.discriminator_losses(
+                real, fake.detach(), latents, neighbours=self.neighbour_batch(self.step), **now
+            )
         self._update(self.opt_d, d_losses.total)
         self._update_prior(d_losses.real_reading)
         scalars = {"loss/D": d_losses.gan, "loss/info": d_losses.info, **d_losses.scalars}

@@ -75,8 +75,15 @@ class ResidentBatches:
 
     def batch(self, step: int) -> Tensor:
         """This rank's float images (B, C, H, W) for ``step``."""
-        images = as_float(self.images[self.sampler.indices(step)[self.rows]])
-        return images.contiguous(memory_format=self.memory_format)
+        return self.images_at(self.indices(step))
+
+    def indices(self, step: int) -> Tensor:
+        """Dataset indices (B,) of this rank's images for ``step``, on the training device."""
+        return self.sampler.indices(step)[self.rows]
+
+    def images_at(self, indices: Tensor) -> Tensor:
+        """Float images (B, C, H, W) of the dataset at ``indices``."""
+        return as_float(self.images[indices]).contiguous(memory_format=self.memory_format)
 
     def from_step(self, start: int, stop: int) -> Iterator[Tensor]:
         """The batches of steps ``start``, ``start + 1``, … ``stop - 1``."""
@@ -107,7 +114,15 @@ class StreamedBatches:
 
     def batch(self, step: int) -> Tensor:
         """This rank's float images (B, C, H, W) for ``step``, read in this process."""
-        return self._to_device(self.rows_of.__getitems__(self.sampler.indices(step)[self.rows].tolist()))
+        return self.images_at(self.indices(step))
+
+    def indices(self, step: int) -> Tensor:
+        """Dataset indices (B,) of this rank's images for ``step``, on the CPU."""
+        return self.sampler.indices(step)[self.rows]
+
+    def images_at(self, indices: Tensor) -> Tensor:
+        """Float images (B, C, H, W) of the dataset at ``indices``, read in this process."""
+        return self._to_device(self.rows_of.__getitems__(indices.tolist()))
 
     def from_step(self, start: int, stop: int) -> Iterator[Tensor]:
         """The batches of steps ``start`` … ``stop - 1``, read ahead by worker processes."""
