@@ -60,3 +60,12 @@ def test_worker_processes_reopen_a_memory_map_rather_than_copy_it(memmapped):
     rows = pickle.loads(pickle.dumps(ImageRows(memmapped)))
     assert rows.images is None  # only the file name travelled
     assert torch.equal(rows.__getitems__([3, 1]), torch.from_numpy(np.array(memmapped.images[[3, 1]])))
+
+
+@pytest.mark.parametrize("mode", ["resident", "stream"])
+def test_images_at_a_steps_indices_are_its_batch(memmapped, mode):
+    batches = make_batches(memmapped, batch_size=5, seed=2, device=CPU, mode=mode, workers=0)
+    indices = batches.indices(9)
+    assert torch.equal(indices, batches.sampler.indices(9)[:5])
+    assert torch.equal(batches.images_at(indices), batches.batch(9))
+    assert torch.equal(batches.images_at(torch.tensor([3, 3])), batches.images_at(torch.tensor([3])).repeat(2, 1, 1, 1))

@@ -186,6 +186,24 @@ def test_iic_head_only_keeps_the_iic_term_out_of_ds_body(tiny_config, tiny_data,
     )
 
 
+def test_neighbour_pairs_add_a_second_iic_term_at_the_same_weight(tiny_config, tiny_data):
+    objective = _objective(tiny_config.replace(iic=2.0, iic_neighbours=3))
+    latents, fake = _fake_batch(objective)
+    real, neighbours = tiny_data.images[:8], tiny_data.images[8:16]
+
+    def losses(paired):
+        return objective.discriminator_losses(
+            real, fake.detach(), latents, step=0, generator=_rng(1), neighbours=paired
+        )
+
+    alone, paired = losses(None), losses(neighbours)
+    assert "iic_neighbours/c1" not in alone.scalars
+    # the real images' own pair draws the same warps first, so it is the same with or without neighbours
+    assert_close(paired.scalars["iic/c1"], alone.scalars["iic/c1"])
+    assert_close(paired.info, alone.info - 2.0 * paired.scalars["iic_neighbours/c1"])
+    assert not torch.equal(losses(1 - neighbours).scalars["iic_neighbours/c1"], paired.scalars["iic_neighbours/c1"])
+
+
 def test_iic_off_leaves_the_step_unchanged(tiny_config, tiny_data):
     objective = _objective(tiny_config.replace(iic=0.0))
     latents, fake = _fake_batch(objective)

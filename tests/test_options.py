@@ -119,7 +119,7 @@ def _another(value, declaration: Option):
 
 @pytest.mark.parametrize("name", list(declared(TrainConfig)))
 def test_a_resume_may_change_exactly_the_resumable_options(name):
-    stored = preset("mnist")
+    stored = preset("mnist-iic")  # with IIC on, so that every IIC option may take another value
     requested = stored.replace(**{name: _another(getattr(stored, name), declared(TrainConfig)[name])})
     if name in RESUMABLE_KEYS:
         ensure_compatible(stored, requested, Path("run"))
@@ -137,3 +137,12 @@ def test_every_verb_with_a_seed_takes_the_run_seeds_bounds():
     for verb in ("sample", "traverse", "evaluate", "select", "calibrate"):
         with pytest.raises(InfoGANError, match=r"--seed: expected an integer in 0\.\.4294967295, got '-1'"):
             build_parser().parse_args([verb, "run", "--seed", "-1"])
+
+
+def test_neighbour_pairs_need_the_iic_term(tmp_path, capsys):
+    with pytest.raises(InfoGANError, match="iic-neighbours adds a pair to the IIC term: it needs iic > 0"):
+        TrainConfig(iic_neighbours=3)
+    assert TrainConfig(iic=1.0, iic_neighbours=3).iic_neighbours == 3
+    argv = ["train", "--paper-objective", "--iic-neighbours", "3", "--out", str(tmp_path / "r"), "--device", "cpu"]
+    assert main(argv) == 2
+    assert "needs iic > 0" in capsys.readouterr().err and not (tmp_path / "r").exists()

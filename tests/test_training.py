@@ -10,6 +10,7 @@ from torch.testing import assert_close
 
 from infogan import checkpoint, files
 from infogan.calibration import UnitMap
+from infogan.data import pixel_neighbours
 from infogan.errors import InfoGANError, InfoGANWarning
 from infogan.evaluation import real_data_information
 from infogan.model import InfoGAN
@@ -324,6 +325,17 @@ def _straight_and_resumed(config, tmp_path, data):
     return straight, resumed
 
 
+def test_neighbour_batches_hold_a_drawn_neighbour_of_each_image_and_replay_by_step(tiny_config, tiny_data, tmp_path):
+    trainer = _trainer(tiny_config.replace(iic=1.0, iic_neighbours=3), tmp_path, tiny_data)
+    assert torch.equal(trainer.neighbours, pixel_neighbours(tiny_data.images, 3))
+    indices, drawn = trainer.batches.indices(5), trainer.neighbour_batch(5)
+    for index, image in zip(indices.tolist(), drawn, strict=True):
+        candidates = tiny_data.images[trainer.neighbours[index]]
+        assert any(torch.equal(image, candidate) for candidate in candidates)
+    assert torch.equal(trainer.neighbour_batch(5), drawn)
+    assert _trainer(tiny_config, tmp_path / "off", tiny_data).neighbour_batch(5) is None
+
+
 def test_learned_prior_trains_resumes_exactly_and_travels_with_the_model(tiny_config, tiny_data, tmp_path):
     config = tiny_config.replace(latent={"categorical_prior": "learned"}, iic=1.0)
     straight, _ = _straight_and_resumed(config, tmp_path, tiny_data)
@@ -614,7 +626,11 @@ MNIST_IIC_OPTIONS = {"iic": 1.0, "iic_warp": 1.5, "iic_balance": 2.0, "iic_erase
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("options", [{}, MNIST_IIC_OPTIONS], ids=["average", "average-and-iic"])
+@pytest.mark.parametrize(
+    "options",
+    [{}, MNIST_IIC_OPTIONS, {**MNIST_IIC_OPTIONS, "iic_neighbours": 3}],
+    ids=["average", "average-and-iic", "average-and-iic-with-neighbours"],
+)
 def test_resume_with_a_moving_average_continues_exactly(options, tiny_config, tiny_data, tmp_path):
     config = tiny_config.replace(g_average=0.7, **options)
     straight, second = _straight_and_resumed(config, tmp_path, tiny_data)

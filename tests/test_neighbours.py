@@ -1,0 +1,38 @@
+import pytest
+import torch
+
+from infogan.data import pixel_neighbours
+from infogan.errors import InfoGANError
+
+
+def _brute_force(images, k):
+    flat = images.reshape(len(images), -1).float()
+    distances = torch.cdist(flat, flat)
+    distances.fill_diagonal_(torch.inf)
+    return distances.argsort(dim=1)[:, :k]
+
+
+def test_neighbours_are_the_nearest_other_images_in_every_chunking():
+    images = torch.rand(37, 1, 5, 5, generator=torch.Generator().manual_seed(0))
+    expected = _brute_force(images, 4)
+    for rows_per_chunk in (1, 8, 100):
+        assert torch.equal(pixel_neighbours(images, 4, rows_per_chunk=rows_per_chunk), expected)
+
+
+def test_an_image_is_never_its_own_neighbour_even_beside_a_copy():
+    images = torch.rand(6, 1, 3, 3, generator=torch.Generator().manual_seed(1))
+    images[5] = images[2]  # a duplicate is the other's nearest, at distance 0
+    table = pixel_neighbours(images, 2)
+    assert not (table == torch.arange(6)[:, None]).any()
+    assert table[2, 0] == 5 and table[5, 0] == 2
+
+
+def test_uint8_images_have_the_neighbours_of_their_float_values():
+    images = torch.randint(0, 256, (20, 1, 4, 4), dtype=torch.uint8, generator=torch.Generator().manual_seed(2))
+    assert torch.equal(pixel_neighbours(images, 3), _brute_force(images.float() / 255, 3))
+
+
+@pytest.mark.parametrize("k", [0, 5])
+def test_neighbour_count_must_leave_an_image_to_find(k):
+    with pytest.raises(InfoGANError, match="neighbours per image must be from 1 to 4"):
+        pixel_neighbours(torch.rand(5, 1, 2, 2), k)
