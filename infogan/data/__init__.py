@@ -4,7 +4,7 @@ Modules, each importing only those listed before it: :mod:`~infogan.data.root` (
 lives), :mod:`~infogan.data.image_dataset` (images and labels), :mod:`~infogan.data.image_files`
 (reading image files), :mod:`~infogan.data.sampler` (the step-indexed order),
 :mod:`~infogan.data.image_folder`, :mod:`~infogan.data.dsprites`, :mod:`~infogan.data.datasets`
-(the named datasets) and :mod:`~infogan.data.batches`.
+(the named datasets), :mod:`~infogan.data.batches` and :mod:`~infogan.data.neighbours`.
 """
 
 from infogan.data.batches import DATA_MODES, make_batches
