@@ -188,7 +188,7 @@ class Trainer:
         table = pixel_neighbours(images, k)
         if self.progress:
             tqdm.write(f"found {k} pixel neighbours of {len(data):,} images in {time.perf_counter() - started:.0f} s")
-        return table.to(self.batches.indices(0).device)
+        return table.to(self.sampler.device)  # where the batches' indices are
 
     def _optimizers(self) -> tuple[torch.optim.Optimizer, torch.optim.Optimizer]:
         # Q always learns in D's step (on detached fakes), so the plain-GAN baseline can still
@@ -300,11 +300,11 @@ class Trainer:
         function of (seed, step, rank); None without ``iic_neighbours``."""
         if self.neighbours is None:
             return None
-        indices = self.batches.indices(step).to(self.neighbours.device)
-        rng = torch.Generator(device=self.neighbours.device)
+        indices = self.batches.indices(step)
+        rng = torch.Generator(device=indices.device)
         rng.manual_seed((self.config.seed * 1_000_003 + step) * 1_013 + self.world.rank)
-        choice = torch.randint(self.neighbours.shape[1], indices.shape, generator=rng, device=rng.device)
-        return self.batches.images_at(self.neighbours[indices, choice].to(indices.device))
+        choice = torch.randint(self.neighbours.shape[1], indices.shape, generator=rng, device=indices.device)
+        return self.batches.images_at(self.neighbours[indices, choice])
 
     def latents(self, step: int, batch_size: int) -> LatentBatch:
         """Latent draws as a pure function of (seed, step, rank), so resume needs no RNG state."""

@@ -2,8 +2,8 @@
 
 SCAN (Van Gansbeke et al., 2020) clusters images by asking that an image and its nearest
 neighbours fall into the same class. Here the neighbours are those of the raw pixels, which
-need no labels and no trained network, and on MNIST agree with the image's digit about as
-often as a k-nearest-neighbour classifier does (about 97%).
+need no labels and no trained network. On MNIST's training set (labels used only to check), 97.4%
+of nearest neighbours and 94.9% of the 10 nearest share the image's digit.
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ def pixel_neighbours(images: Tensor, k: int, *, rows_per_chunk: int = _ROWS_PER_
         images: (N, C, H, W), uint8 in [0, 255] or floats in [0, 1].
         k: neighbours per image, at least 1 and fewer than N.
 
-    The search is exact and costs N² pixel products (measured below for MNIST's 60,000 images).
+    The search is exact and costs N² pixel products: 87 s for MNIST's 60,000 images with k = 20 on
+    two AMD EPYC Zen 3 cores.
     """
     count = images.shape[0]
     if not 1 <= k < count:
