@@ -21,7 +21,7 @@ from infogan.options import check_options, declared, internal, option
 InfoReach = Literal["head", "body"]
 Precision = Literal["auto", "fp32", "bf16"]
 PRECISIONS: tuple[Precision, ...] = ("auto", "fp32", "bf16")
-MAX_SEED = 2**32 - 1  # the latent streams seed with (seed * 1_000_003 + step) * 1_009, which must fit 64 bits
+MAX_SEED = 2**32 - 1  # infogan.seeding.step_seed must stay below 2**64
 # Errors shared by several options (one message for a family of settings)
 _LEARNING_RATES = "learning rates must be positive"
 _WEIGHTS = "instance-noise, consistency, iic, iic-warp and iic-rotation must be >= 0"

@@ -36,6 +36,7 @@ from infogan.networks import build_pair_classifier
 from infogan.objective import ContrastivePairs, Objective, discriminator_pass
 from infogan.reporting import Reporter
 from infogan.run import RunDir, checkpoint_file, resumable_step
+from infogan.seeding import Stream, step_seed
 
 PAIR_CLASSIFIER_PREFIX = "cr."  # H's weights in the checkpoint, beside the model's "model."
 # With g_average, the model's G is the average; the live G and the average's count sit beside it.
@@ -302,13 +303,13 @@ class Trainer:
             return None
         indices = self.batches.indices(step)
         rng = torch.Generator(device=indices.device)
-        rng.manual_seed((self.config.seed * 1_000_003 + step) * 1_013 + self.world.rank)
+        rng.manual_seed(step_seed(self.config.seed, step, Stream.NEIGHBOURS, self.world.rank))
         choice = torch.randint(self.neighbours.shape[1], indices.shape, generator=rng, device=indices.device)
         return self.batches.images_at(self.neighbours[indices, choice])
 
     def latents(self, step: int, batch_size: int) -> LatentBatch:
         """Latent draws as a pure function of (seed, step, rank), so resume needs no RNG state."""
-        self.latent_rng.manual_seed((self.config.seed * 1_000_003 + step) * 1_009 + self.world.rank)
+        self.latent_rng.manual_seed(step_seed(self.config.seed, step, Stream.LATENTS, self.world.rank))
         return self.spec.sample(batch_size, generator=self.latent_rng, prior=self.nets.category_prior)
 
     def train_step(self, real: Tensor) -> dict[str, Tensor]:

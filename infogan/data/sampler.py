@@ -6,6 +6,7 @@ import torch
 from torch import Tensor
 
 from infogan.errors import InfoGANError
+from infogan.seeding import epoch_seed
 
 
 class EpochSampler:
@@ -23,7 +24,7 @@ class EpochSampler:
         """Indices (batch_size,) on the sampler's device for training step ``step``."""
         epoch, position = divmod(step, self.batches_per_epoch)
         if epoch != self._epoch:
-            rng = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
+            rng = torch.Generator().manual_seed(epoch_seed(self.seed, epoch))
             self._permutation = torch.randperm(self.size, generator=rng).to(self.device)
             self._epoch = epoch
         start = position * self.batch_size
