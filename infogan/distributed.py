@@ -29,6 +29,10 @@ class World:
     def active(self) -> bool:
         return self.size > 1
 
+    def share(self, count: int) -> range:
+        """This rank's contiguous share of ``count`` items; shares differ in size by one at most."""
+        return range(self.rank * count // self.size, (self.rank + 1) * count // self.size)
+
 
 def world_from_env() -> World:
     """The world torchrun describes through RANK / WORLD_SIZE / LOCAL_RANK, else one process."""
@@ -59,6 +63,21 @@ def mean_across(values: torch.Tensor, world: World) -> torch.Tensor:
         dist.all_reduce(values)
         values /= world.size
     return values
+
+
+def gather_shares(part: torch.Tensor, world: World, count: int) -> torch.Tensor:
+    """The rows of every rank's ``part`` in rank order, where each rank holds the rows of its
+    :meth:`World.share` of ``count``; every rank gets the whole."""
+    if not world.active:
+        return part
+    # all_gather needs one shape on every rank: pad each share to the largest.
+    largest = -(-count // world.size)
+    padded = part.new_zeros(largest, *part.shape[1:])
+    padded[: len(part)] = part
+    gathered = [torch.empty_like(padded) for _ in range(world.size)]
+    dist.all_gather(gathered, padded)
+    sizes = [len(World(rank, world.size).share(count)) for rank in range(world.size)]
+    return torch.cat([rows[:size] for rows, size in zip(gathered, sizes, strict=True)])
 
 
 def barrier(world: World) -> None:

@@ -1,5 +1,6 @@
-"""Run by tests/test_distributed.py under torchrun: train a tiny model on two CPU ranks and
-report, from rank 0, whether every rank holds the same weights."""
+"""Run by tests/test_distributed.py under torchrun: train a tiny model of the default preset, with
+pixel neighbours, on two CPU ranks and report, from rank 0, whether every rank holds the same
+weights and the neighbour table a single process finds."""
 
 import json
 import sys
@@ -9,7 +10,7 @@ import torch
 import torch.distributed as dist
 
 from infogan.config import preset
-from infogan.data import ImageDataset
+from infogan.data import ImageDataset, pixel_neighbours
 from infogan.distributed import initialise, shutdown, world_from_env
 from infogan.training import Trainer
 
@@ -18,8 +19,8 @@ def main(run_dir: Path, result: Path) -> None:
     world = world_from_env()
     device = initialise(world, torch.device("cpu"))
     images = torch.rand(64, 1, 28, 28, generator=torch.Generator().manual_seed(0))
-    config = preset("mnist").replace(
-        steps=3, batch_size=4, log_every=1, sample_every=3, checkpoint_every=3, eval_every=0
+    config = preset("mnist-iic").replace(
+        steps=3, batch_size=4, log_every=1, sample_every=3, checkpoint_every=3, eval_every=0, iic_neighbours=3
     )
     trainer = Trainer(
         config, run_dir, ImageDataset(images), device=device, progress=False, tensorboard=False, world=world
@@ -40,6 +41,7 @@ def main(run_dir: Path, result: Path) -> None:
                     "weights_changed": bool((after != before).any()),
                     "ranks_agree": all(torch.equal(g, gathered[0]) for g in gathered),
                     "disjoint_batches": len(set(torch.cat(batches).tolist())) == 4 * world.size,
+                    "whole_neighbour_table": torch.equal(trainer.neighbours, pixel_neighbours(images, 3)),
                 }
             )
         )

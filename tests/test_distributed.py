@@ -23,7 +23,13 @@ def test_two_ranks_train_and_agree(tmp_path):
     worker = Path(__file__).with_name("ddp_worker.py")
     _torchrun([str(worker), str(tmp_path / "run"), str(tmp_path / "result.json")], tmp_path)
     result = json.loads((tmp_path / "result.json").read_text())
-    assert result == {"world_size": 2, "weights_changed": True, "ranks_agree": True, "disjoint_batches": True}
+    assert result == {
+        "world_size": 2,
+        "weights_changed": True,
+        "ranks_agree": True,
+        "disjoint_batches": True,
+        "whole_neighbour_table": True,  # each rank searched half the images
+    }
     assert sorted(p.name for p in (tmp_path / "run").iterdir()) == [
         ".lock",  # rank 0's hold on the run directory
         "checkpoint.safetensors",

@@ -2,6 +2,7 @@ import pytest
 import torch
 
 from infogan.data import pixel_neighbours
+from infogan.distributed import World
 from infogan.errors import InfoGANError
 
 
@@ -17,6 +18,15 @@ def test_neighbours_are_the_nearest_other_images_in_every_chunking():
     expected = _brute_force(images, 4)
     for rows_per_chunk in (1, 8, 100):
         assert torch.equal(pixel_neighbours(images, 4, rows_per_chunk=rows_per_chunk), expected)
+
+
+@pytest.mark.parametrize("ranks", [1, 2, 3, 5])
+def test_ranks_shares_of_the_search_make_the_whole_table(ranks):
+    images = torch.rand(37, 1, 5, 5, generator=torch.Generator().manual_seed(0))
+    shares = [World(rank, ranks).share(len(images)) for rank in range(ranks)]
+    parts = [pixel_neighbours(images, 4, rows=share, rows_per_chunk=8) for share in shares]
+    assert [len(part) for part in parts] == [len(share) for share in shares]
+    assert torch.equal(torch.cat(parts), _brute_force(images, 4))
 
 
 def test_an_image_is_never_its_own_neighbour_even_beside_a_copy():
