@@ -85,6 +85,10 @@ class TrainConfig:
             first step), at the same weight. Images of one kind that differ in a stroke (a 7 with
             and without a crossbar) are each other's neighbours more often than a warp makes them
             alike. 0 (default) turns it off.
+        iic_neighbours_steps: the neighbour pair runs for this many steps from the first, then
+            stops (the warped pair of IIC goes on); 0 (default) keeps it on for every step. The
+            classes settle in the first few hundred steps, and the samples may not need the pair
+            after that.
         iic_head_only: the IIC term trains Q's head only, never the body Q shares with D (which
             otherwise follows ``info_reaches``): D's features, and the continuous codes Q reads
             from them, keep what the IIC pair's warps teach Q to ignore.
@@ -169,6 +173,9 @@ class TrainConfig:
     iic_neighbours: int = option(
         0, "a second IIC pair: each real image and one of its k nearest in pixel space (0: off)", low=0
     )
+    iic_neighbours_steps: int = option(
+        0, "steps, from the first, for which the neighbour pair runs (0: every step)", low=0
+    )
     iic_head_only: bool = option(False, "the IIC term trains Q's head only, not the body it shares with D")
     patience: int = option(
         0,
@@ -197,6 +204,8 @@ class TrainConfig:
             raise InfoGANError("an image folder run needs dataset 'folder' and a data_path, and only it")
         if self.iic_neighbours and not self.iic:
             raise InfoGANError("iic-neighbours adds a pair to the IIC term: it needs iic > 0")
+        if self.iic_neighbours_steps and not self.iic_neighbours:
+            raise InfoGANError("iic-neighbours-steps schedules the neighbour pair: it needs iic-neighbours > 0")
         self._validate_cr()
 
     def _validate_cr(self) -> None:

@@ -300,8 +300,9 @@ class Trainer:
 
     def neighbour_batch(self, step: int) -> Tensor | None:
         """One of the k nearest neighbours of each image of ``step``'s batch, drawn as a pure
-        function of (seed, step, rank); None without ``iic_neighbours``."""
-        if self.neighbours is None:
+        function of (seed, step, rank); None without ``iic_neighbours`` or after its last step."""
+        last = self.config.iic_neighbours_steps
+        if self.neighbours is None or (last and step >= last):
             return None
         indices = self.batches.indices(step)
         rng = torch.Generator(device=indices.device)

@@ -119,7 +119,8 @@ def _another(value, declaration: Option):
 
 @pytest.mark.parametrize("name", list(declared(TrainConfig)))
 def test_a_resume_may_change_exactly_the_resumable_options(name):
-    stored = preset("mnist-iic")  # with IIC on, so that every IIC option may take another value
+    # with IIC and its neighbour pair on, so that every IIC option may take another value
+    stored = preset("mnist-iic").replace(iic_neighbours=3)
     requested = stored.replace(**{name: _another(getattr(stored, name), declared(TrainConfig)[name])})
     if name in RESUMABLE_KEYS:
         ensure_compatible(stored, requested, Path("run"))
@@ -143,6 +144,8 @@ def test_neighbour_pairs_need_the_iic_term(tmp_path, capsys):
     with pytest.raises(InfoGANError, match="iic-neighbours adds a pair to the IIC term: it needs iic > 0"):
         TrainConfig(iic_neighbours=3)
     assert TrainConfig(iic=1.0, iic_neighbours=3).iic_neighbours == 3
+    with pytest.raises(InfoGANError, match="iic-neighbours-steps schedules the neighbour pair: it needs"):
+        TrainConfig(iic=1.0, iic_neighbours_steps=100)
     argv = ["train", "--paper-objective", "--iic-neighbours", "3", "--out", str(tmp_path / "r"), "--device", "cpu"]
     assert main(argv) == 2
     assert "needs iic > 0" in capsys.readouterr().err and not (tmp_path / "r").exists()

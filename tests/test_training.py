@@ -336,6 +336,16 @@ def test_neighbour_batches_hold_a_drawn_neighbour_of_each_image_and_replay_by_st
     assert _trainer(tiny_config, tmp_path / "off", tiny_data).neighbour_batch(5) is None
 
 
+def test_the_neighbour_pair_stops_after_its_steps(tiny_config, tiny_data, tmp_path):
+    config = tiny_config.replace(iic=1.0, iic_neighbours=3, iic_neighbours_steps=2, steps=4, log_every=1)
+    trainer = _trainer(config, tmp_path, tiny_data)
+    assert trainer.neighbour_batch(1) is not None
+    assert trainer.neighbour_batch(2) is None
+    trainer.fit()
+    logged = [r["step"] for r in read_metrics(trainer.run_dir) if "iic_neighbours/c1" in r]
+    assert logged == [1, 2]  # a record's step counts the steps done: steps 0 and 1 had the pair
+
+
 def test_learned_prior_trains_resumes_exactly_and_travels_with_the_model(tiny_config, tiny_data, tmp_path):
     config = tiny_config.replace(latent={"categorical_prior": "learned"}, iic=1.0)
     straight, _ = _straight_and_resumed(config, tmp_path, tiny_data)
@@ -664,3 +674,20 @@ def test_an_averaged_run_resumes_only_from_a_sound_live_generator(tiny_config, t
     second = _trainer(config.replace(steps=4), tmp_path, tiny_data)
     with pytest.raises(InfoGANError, match=message):
         second.restore(tmp_path / "run")
+
+
+def test_after_its_last_step_the_neighbour_pair_leaves_a_run_without_it(tiny_config, tiny_data, tmp_path):
+    # what a run with the pair for its first 2 steps does next is what a run without it does
+    config = tiny_config.replace(iic=1.0, iic_neighbours=3, steps=4)
+    straight = _trainer(config.replace(iic_neighbours_steps=2), tmp_path / "straight", tiny_data)
+    straight.fit()
+    first = _trainer(config.replace(steps=2), tmp_path / "split", tiny_data)
+    first.fit()
+    # the run's settings rewritten without the pair, as a resume never allows
+    stored = checkpoint.read_metadata(first.run.checkpoint)["train_config"]
+    checkpoint.update_metadata(first.run.checkpoint, {"train_config": stored | {"iic_neighbours": 0}})
+    without = _trainer(config.replace(iic_neighbours=0), tmp_path / "split", tiny_data)
+    without.restore(first.run_dir)
+    without.fit()
+    for key, value in straight.nets.state_dict().items():
+        assert_close(without.nets.state_dict()[key], value)
