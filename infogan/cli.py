@@ -19,7 +19,7 @@ from types import ModuleType
 from typing import Any
 
 from infogan import __version__
-from infogan.config import DEFAULT_PRESET, PAPER_OBJECTIVE, PRESET_NOTES, PRESETS, TrainConfig, preset
+from infogan.config import DEFAULT_PRESET, PAPER_OBJECTIVE, PRECISIONS, PRESET_NOTES, PRESETS, TrainConfig, preset
 from infogan.data import DATA_MODES, DATASETS, dataset_names, folder_only
 from infogan.errors import InfoGANError, InfoGANWarning
 from infogan.latent import LatentSpec
@@ -981,6 +981,9 @@ def _add_info(commands: argparse._SubParsersAction) -> None:
         "--preset", default=DEFAULT_PRESET, help=f"the preset to time ({', '.join(PRESETS)}; {DEFAULT_PRESET})"
     )
     _shared(parser, "--device")
+    parser.add_argument(
+        "--precision", choices=PRECISIONS, help="time the step in this precision (default: the one training would pick)"
+    )
     parser.add_argument("--seconds", type=float, default=4.0, help="how long to time training steps (4)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     parser.set_defaults(run=_info)
@@ -993,6 +996,8 @@ def _info(args: argparse.Namespace) -> int:
     from infogan.training import SELECTION_IMAGES
 
     config, device = preset(args.preset), resolve_device(args.device)
+    if args.precision:
+        config = config.replace(precision=args.precision)
     report: dict[str, Any] = machine_summary(device)
     report["precision"] = choose_precision(config.precision, device).as_dict()
     train = throughput.training_rate(config, device, seconds=args.seconds)

@@ -524,3 +524,16 @@ def test_info_shows_the_machine_and_estimates_a_run_from_a_measured_rate(capsys,
     assert main(["info", "--seconds", "0", "--device", "cpu"]) == 0
     text = capsys.readouterr().out
     assert "make mnist  about" in text and f"{default.steps:,} steps × 4 images" in text and "threads" in text
+
+
+def test_info_times_the_precision_asked(capsys, monkeypatch):
+    from infogan import cli, throughput
+
+    for name, value in {"WARMUP_STEPS": 0, "MIN_TIMED_STEPS": 1, "ENCODE_IMAGES": 16}.items():
+        monkeypatch.setattr(throughput, name, value)
+    monkeypatch.setattr(cli, "preset", lambda name: PRESETS[name].replace(batch_size=4))
+    for asked in ("fp32", "bf16"):
+        assert main(["info", "--json", "--seconds", "0", "--device", "cpu", "--precision", asked]) == 0
+        report = json.loads(capsys.readouterr().out)
+        assert report["precision"]["requested"] == asked
+        assert report["precision"]["precision"] == report["training"]["precision"] == asked
