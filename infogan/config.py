@@ -81,8 +81,8 @@ class TrainConfig:
             towards classes of equal size.
         iic_neighbours: k > 0 adds a second IIC pair per real image (SCAN, Van Gansbeke et al.,
             2020): the image and a warped copy of one of its k nearest training images in pixel
-            space (:func:`infogan.data.neighbours.pixel_neighbours`, searched once before the
-            first step), at the same weight. Images of one kind that differ in a stroke (a 7 with
+            space (:func:`infogan.data.neighbours.pixel_neighbours`, searched once, at the first
+            step that draws a neighbour), at the same weight. Images of one kind that differ in a stroke (a 7 with
             and without a crossbar) are each other's neighbours more often than a warp makes them
             alike. 0 (default) turns it off.
         iic_neighbours_steps: the neighbour pair runs for this many steps from the first, then

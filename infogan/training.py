@@ -8,6 +8,7 @@ batch; the losses are :class:`infogan.objective.Objective`'s.
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import signal
 import threading
@@ -155,7 +156,7 @@ class Trainer:
         )
         self.sampler = self.batches.sampler
         self.latent_rng = torch.Generator(device=device)
-        self.neighbours = self._neighbour_table(data)
+        self._neighbour_source = data  # searched at the first step that draws a neighbour
         self.g_average = self._generator_average()
         self.pair_classifier, self._h_pass = self._pair_classifier()
         d_pass, self._g_pass = self._parallel_passes()
@@ -178,10 +179,13 @@ class Trainer:
                 f"{self.config.model.network.arch} networks need {self.model.image_shape}"
             )
 
-    def _neighbour_table(self, data: ImageDataset) -> Tensor | None:
+    @functools.cached_property
+    def neighbours(self) -> Tensor | None:
         """Each training image's ``iic_neighbours`` nearest in pixel space (N, k), on the device
-        that holds the batches' indices; None when the option is off."""
-        k = self.config.iic_neighbours
+        that holds the batches' indices; None when the option is off. Searched on first use, so a
+        run resumed past ``iic_neighbours_steps`` never searches; under DDP every rank reaches
+        that use at the same step, as the search's gather needs."""
+        k, data = self.config.iic_neighbours, self._neighbour_source
         if not k:
             return None
         images = data.resident().images.to(self.device)
@@ -302,7 +306,7 @@ class Trainer:
         """One of the k nearest neighbours of each image of ``step``'s batch, drawn as a pure
         function of (seed, step, rank); None without ``iic_neighbours`` or after its last step."""
         last = self.config.iic_neighbours_steps
-        if self.neighbours is None or (last and step >= last):
+        if not self.config.iic_neighbours or (last and step >= last):
             return None
         indices = self.batches.indices(step)
         rng = torch.Generator(device=indices.device)

@@ -346,6 +346,18 @@ def test_the_neighbour_pair_stops_after_its_steps(tiny_config, tiny_data, tmp_pa
     assert logged == [1, 2]  # a record's step counts the steps done: steps 0 and 1 had the pair
 
 
+def test_a_run_resumed_past_the_neighbour_pair_never_searches(tiny_config, tiny_data, tmp_path, monkeypatch):
+    config = tiny_config.replace(iic=1.0, iic_neighbours=3, iic_neighbours_steps=2, steps=2)
+    first = _trainer(config, tmp_path, tiny_data)
+    first.fit()
+    assert first.neighbours is not None  # searched, at the first step
+    monkeypatch.setattr("infogan.training.pixel_neighbours", lambda *args, **kwargs: pytest.fail("searched"))
+    resumed = _trainer(config.replace(steps=4), tmp_path, tiny_data)
+    resumed.restore(first.run_dir)
+    resumed.fit()
+    assert resumed.step == 4
+
+
 def test_learned_prior_trains_resumes_exactly_and_travels_with_the_model(tiny_config, tiny_data, tmp_path):
     config = tiny_config.replace(latent={"categorical_prior": "learned"}, iic=1.0)
     straight, _ = _straight_and_resumed(config, tmp_path, tiny_data)

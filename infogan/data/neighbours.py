@@ -1,4 +1,4 @@
-"""Each training image's nearest neighbours in pixel space, found once before training.
+"""Each training image's nearest neighbours in pixel space, found once, when training first draws one.
 
 SCAN (Van Gansbeke et al., 2020) clusters images by asking that an image and its nearest
 neighbours fall into the same class. Here the neighbours are those of the raw pixels, which
