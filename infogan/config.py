@@ -82,9 +82,9 @@ class TrainConfig:
         iic_neighbours: k > 0 adds a second IIC pair per real image (SCAN, Van Gansbeke et al.,
             2020): the image and a warped copy of one of its k nearest training images in pixel
             space (:func:`infogan.data.neighbours.pixel_neighbours`, searched once, at the first
-            step that draws a neighbour), at the same weight. Images of one kind that differ in a stroke (a 7 with
-            and without a crossbar) are each other's neighbours more often than a warp makes them
-            alike. 0 (default) turns it off.
+            step that draws a neighbour), at the same weight. Images of one kind that differ in a
+            stroke (a 7 with and without a crossbar) are each other's neighbours more often than a
+            warp makes them alike. 0 (default) turns it off.
         iic_neighbours_steps: the neighbour pair runs for this many steps from the first, then
             stops (the warped pair of IIC goes on); 0 (default) keeps it on for every step. The
             classes settle in the first few hundred steps, and the samples may not need the pair
