@@ -26,7 +26,7 @@ from tqdm import tqdm
 
 from infogan import checkpoint, viz
 from infogan.config import TrainConfig, to_dict
-from infogan.data import ImageDataset, make_batches, pixel_neighbours
+from infogan.data import ImageDataset, make_batches, mutual_neighbours, pixel_neighbours
 from infogan.distributed import World, barrier, gather_shares, mean_across
 from infogan.errors import InfoGANError, InfoGANWarning
 from infogan.evaluation import categorical_score, real_data_information
@@ -193,6 +193,8 @@ class Trainer:
         # each rank searches for its share of the images, then all ranks hold the whole table
         part = pixel_neighbours(images, k, rows=self.world.share(len(images)))
         table = gather_shares(part, self.world, len(images))
+        if self.config.iic_neighbours_mutual:
+            table = mutual_neighbours(table)
         if self.progress:
             tqdm.write(f"found {k} pixel neighbours of {len(data):,} images in {time.perf_counter() - started:.0f} s")
         return table.to(self.sampler.device)  # where the batches' indices are

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from infogan.data import pixel_neighbours
+from infogan.data import mutual_neighbours, pixel_neighbours
 from infogan.distributed import World
 from infogan.errors import InfoGANError
 
@@ -46,3 +46,21 @@ def test_uint8_images_have_the_neighbours_of_their_float_values():
 def test_neighbour_count_must_leave_an_image_to_find(k):
     with pytest.raises(InfoGANError, match="neighbours per image must be from 1 to 4"):
         pixel_neighbours(torch.rand(5, 1, 2, 2), k)
+
+
+def test_mutual_neighbours_keep_the_pairs_that_count_each_other_and_pair_the_rest_with_themselves():
+    images = torch.rand(30, 1, 4, 4, generator=torch.Generator().manual_seed(3))
+    table = pixel_neighbours(images, 3)
+    mutual = mutual_neighbours(table)
+    kept = 0
+    for image, row in enumerate(table.tolist()):
+        for slot, neighbour in enumerate(row):
+            counted_back = image in table[neighbour].tolist()
+            assert mutual[image, slot] == (neighbour if counted_back else image)
+            kept += counted_back
+    assert 0 < kept < table.numel()  # both cases happen here
+
+
+def test_an_images_own_nearest_neighbour_is_mutual_when_it_is_the_nearest_of_its_neighbour():
+    images = torch.tensor([0.0, 0.1, 1.0, 3.0]).reshape(4, 1, 1, 1)
+    assert mutual_neighbours(pixel_neighbours(images, 1)).flatten().tolist() == [1, 0, 2, 3]

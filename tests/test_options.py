@@ -146,6 +146,8 @@ def test_neighbour_pairs_need_the_iic_term(tmp_path, capsys):
     assert TrainConfig(iic=1.0, iic_neighbours=3).iic_neighbours == 3
     with pytest.raises(InfoGANError, match="iic-neighbours-steps schedules the neighbour pair: it needs"):
         TrainConfig(iic=1.0, iic_neighbours_steps=100)
+    with pytest.raises(InfoGANError, match="iic-neighbours-mutual filters the neighbour pair: it needs"):
+        TrainConfig(iic=1.0, iic_neighbours_mutual=True)
     argv = ["train", "--paper-objective", "--iic-neighbours", "3", "--out", str(tmp_path / "r"), "--device", "cpu"]
     assert main(argv) == 2
     assert "needs iic > 0" in capsys.readouterr().err and not (tmp_path / "r").exists()
