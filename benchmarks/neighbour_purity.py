@@ -1,0 +1,94 @@
+"""How often are an image's pixel neighbours (``--iic-neighbours``) of its own class?
+
+For each k, the share of the training images' k nearest (``pixel_neighbours``) whose label is
+the image's, per label, and the share of one label's neighbours that carry another (the strays
+behind a merged or split class); then the same for mutual neighbours only
+(``mutual_neighbours``: j among i's k nearest and i among j's), with the share of entries that
+are mutual and of images left with none. Labels only score; training never sees them.
+
+    python benchmarks/neighbour_purity.py --dataset mnist --k 1,3,10 --strays 8:5,5:8,7:9,7:2 --json out.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+
+import torch
+
+from infogan.data import load_dataset, mutual_neighbours, pixel_neighbours
+
+
+def stray_share(table: torch.Tensor, labels: torch.Tensor, source: int, target: int) -> float:
+    """The share of the neighbours of images labelled ``source`` that are labelled ``target``."""
+    return (labels[table[labels == source]] == target).float().mean().item()
+
+
+def purity(table: torch.Tensor, labels: torch.Tensor, strays: list[tuple[int, int]]) -> dict:
+    """Shares of neighbours of the image's label: overall, per label, and the given strays."""
+    same = labels[table] == labels[:, None]
+    return {
+        "same_label": same.float().mean().item(),
+        "per_label": {int(c): same[labels == c].float().mean().item() for c in labels.unique()},
+        "strays": {f"{a}->{b}": stray_share(table, labels, a, b) for a, b in strays},
+    }
+
+
+def mutual_purity(table: torch.Tensor, labels: torch.Tensor, strays: list[tuple[int, int]]) -> dict:
+    """``purity`` over the mutual entries of ``table`` alone, and how many entries are mutual."""
+    own = torch.arange(len(table))
+    mutual = mutual_neighbours(table) != own[:, None]
+    same = labels[table] == labels[:, None]
+    stray = {}
+    for a, b in strays:
+        rows = labels == a
+        stray[f"{a}->{b}"] = (labels[table[rows]][mutual[rows]] == b).float().mean().item()
+    return {
+        "same_label": same[mutual].float().mean().item(),
+        "one_way_same_label": same[~mutual].float().mean().item(),
+        "mutual_share": mutual.float().mean().item(),
+        "images_without_mutual": (~mutual.any(dim=1)).float().mean().item(),
+        "strays": stray,
+    }
+
+
+def parse_pairs(text: str) -> list[tuple[int, int]]:
+    return [tuple(int(x) for x in pair.split(":")) for pair in text.split(",") if pair]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--dataset", default="mnist", help="a labelled dataset's name (mnist)")
+    parser.add_argument("--data-root", help="where the datasets are (sets INFOGAN_DATA_ROOT)")
+    parser.add_argument("--k", default="1,3,10", help="neighbour counts, comma-separated (1,3,10)")
+    parser.add_argument("--strays", default="8:5,5:8,7:9,7:2", help="label:label pairs to report")
+    parser.add_argument("--json", help="also write the figures here")
+    args = parser.parse_args()
+    if args.data_root:
+        os.environ["INFOGAN_DATA_ROOT"] = args.data_root
+    data = load_dataset(args.dataset, "train")
+    counts = sorted(int(k) for k in args.k.split(","))
+    strays = parse_pairs(args.strays)
+    nearest = pixel_neighbours(data.resident().images, counts[-1])  # the k nearest are the first k of more
+    report = {}
+    for k in counts:
+        table = nearest[:, :k]
+        report[k] = purity(table, data.labels, strays) | {"mutual": mutual_purity(table, data.labels, strays)}
+        row, mutual = report[k], report[k]["mutual"]
+        shown = "  ".join(f"{name} {share:.2%}" for name, share in row["strays"].items())
+        print(f"k={k}: same label {row['same_label']:.2%}  {shown}")
+        shown = "  ".join(f"{name} {share:.2%}" for name, share in mutual["strays"].items())
+        print(
+            f"  mutual only: same label {mutual['same_label']:.2%} (one-way {mutual['one_way_same_label']:.2%}), "
+            f"{mutual['mutual_share']:.1%} of entries, {mutual['images_without_mutual']:.1%} of images have none; "
+            + shown
+        )
+        print("  per label: " + "  ".join(f"{c}: {share:.1%}" for c, share in row["per_label"].items()))
+    if args.json:
+        with open(args.json, "w") as file:
+            json.dump({"dataset": args.dataset, "k": report}, file, indent=2)
+
+
+if __name__ == "__main__":
+    main()
