@@ -20,36 +20,28 @@ import torch
 from infogan.data import load_dataset, mutual_neighbours, pixel_neighbours
 
 
-def stray_share(table: torch.Tensor, labels: torch.Tensor, source: int, target: int) -> float:
-    """The share of the neighbours of images labelled ``source`` that are labelled ``target``."""
-    return (labels[table[labels == source]] == target).float().mean().item()
-
-
-def purity(table: torch.Tensor, labels: torch.Tensor, strays: list[tuple[int, int]]) -> dict:
-    """Shares of neighbours of the image's label: overall, per label, and the given strays."""
-    same = labels[table] == labels[:, None]
+def purity(table: torch.Tensor, labels: torch.Tensor, strays: list[tuple[int, int]], kept: torch.Tensor) -> dict:
+    """Shares of the ``kept`` entries of ``table`` (a mask of its shape) that carry the image's
+    label: overall, per label, and for each (source, target) of ``strays`` the share of a source
+    image's neighbours labelled target."""
+    neighbour_labels = labels[table]
+    same = neighbour_labels == labels[:, None]
+    of_label = {int(c): (labels == c)[:, None] & kept for c in labels.unique()}
     return {
-        "same_label": same.float().mean().item(),
-        "per_label": {int(c): same[labels == c].float().mean().item() for c in labels.unique()},
-        "strays": {f"{a}->{b}": stray_share(table, labels, a, b) for a, b in strays},
+        "same_label": same[kept].float().mean().item(),
+        "per_label": {c: same[rows].float().mean().item() for c, rows in of_label.items()},
+        "strays": {f"{a}->{b}": (neighbour_labels[of_label[a]] == b).float().mean().item() for a, b in strays},
     }
 
 
 def mutual_purity(table: torch.Tensor, labels: torch.Tensor, strays: list[tuple[int, int]]) -> dict:
     """``purity`` over the mutual entries of ``table`` alone, and how many entries are mutual."""
-    own = torch.arange(len(table))
-    mutual = mutual_neighbours(table) != own[:, None]
-    same = labels[table] == labels[:, None]
-    stray = {}
-    for a, b in strays:
-        rows = labels == a
-        stray[f"{a}->{b}"] = (labels[table[rows]][mutual[rows]] == b).float().mean().item()
-    return {
-        "same_label": same[mutual].float().mean().item(),
-        "one_way_same_label": same[~mutual].float().mean().item(),
+    mutual = mutual_neighbours(table) != torch.arange(len(table))[:, None]  # the others became the image
+    one_way = purity(table, labels, [], ~mutual)
+    return purity(table, labels, strays, mutual) | {
+        "one_way_same_label": one_way["same_label"],
         "mutual_share": mutual.float().mean().item(),
         "images_without_mutual": (~mutual.any(dim=1)).float().mean().item(),
-        "strays": stray,
     }
 
 
@@ -74,7 +66,8 @@ def main() -> None:
     report = {}
     for k in counts:
         table = nearest[:, :k]
-        report[k] = purity(table, data.labels, strays) | {"mutual": mutual_purity(table, data.labels, strays)}
+        every = torch.ones_like(table, dtype=torch.bool)
+        report[k] = purity(table, data.labels, strays, every) | {"mutual": mutual_purity(table, data.labels, strays)}
         row, mutual = report[k], report[k]["mutual"]
         shown = "  ".join(f"{name} {share:.2%}" for name, share in row["strays"].items())
         print(f"k={k}: same label {row['same_label']:.2%}  {shown}")
