@@ -1,12 +1,15 @@
-"""How often are an image's pixel neighbours (``--iic-neighbours``) of its own class?
+"""How often are an image's neighbours (``--iic-neighbours``) of its own class?
 
-For each k, the share of the training images' k nearest (``pixel_neighbours``) whose label is
+For each k, the share of the training images' k nearest (``pixel_neighbours``; with
+``--checkpoint``, the nearest in that model's D features, as ``--iic-neighbours-space features``
+searches them) whose label is
 the image's, per label, and the share of one label's neighbours that carry another (the strays
 behind a merged or split class); then the same for mutual neighbours only
 (``mutual_neighbours``: j among i's k nearest and i among j's), with the share of entries that
 are mutual and of images left with none. Labels only score; training never sees them.
 
     python benchmarks/neighbour_purity.py --dataset mnist --k 1,3,10 --strays 8:5,5:8,7:9,7:2 --json out.json
+    python benchmarks/neighbour_purity.py --checkpoint runs/mnist-iic --json features.json
 """
 
 from __future__ import annotations
@@ -17,7 +20,8 @@ import os
 
 import torch
 
-from infogan.data import load_dataset, mutual_neighbours, pixel_neighbours
+from infogan import InfoGAN
+from infogan.data import load_dataset, mutual_neighbours, nearest_neighbours, pixel_neighbours, unit_features
 
 
 def purity(table: torch.Tensor, labels: torch.Tensor, strays: list[tuple[int, int]], kept: torch.Tensor) -> dict:
@@ -55,6 +59,7 @@ def main() -> None:
     parser.add_argument("--data-root", help="where the datasets are (sets INFOGAN_DATA_ROOT)")
     parser.add_argument("--k", default="1,3,10", help="neighbour counts, comma-separated (1,3,10)")
     parser.add_argument("--strays", default="8:5,5:8,7:9,7:2", help="label:label pairs to report")
+    parser.add_argument("--checkpoint", help="search the neighbours in this run's (or file's) D features")
     parser.add_argument("--json", help="also write the figures here")
     args = parser.parse_args()
     if args.data_root:
@@ -62,7 +67,12 @@ def main() -> None:
     data = load_dataset(args.dataset, "train")
     counts = sorted(int(k) for k in args.k.split(","))
     strays = parse_pairs(args.strays)
-    nearest = pixel_neighbours(data.resident().images, counts[-1])  # the k nearest are the first k of more
+    images = data.resident().images
+    if args.checkpoint:
+        features = unit_features(InfoGAN.load(args.checkpoint, device="cpu").nets.body, images)
+        nearest = nearest_neighbours(features, counts[-1])  # the k nearest are the first k of more
+    else:
+        nearest = pixel_neighbours(images, counts[-1])
     report = {}
     for k in counts:
         table = nearest[:, :k]
@@ -80,7 +90,8 @@ def main() -> None:
         print("  per label: " + "  ".join(f"{c}: {share:.1%}" for c, share in row["per_label"].items()))
     if args.json:
         with open(args.json, "w") as file:
-            json.dump({"dataset": args.dataset, "k": report}, file, indent=2)
+            space = {"features_of": args.checkpoint} if args.checkpoint else {}
+            json.dump({"dataset": args.dataset, **space, "k": report}, file, indent=2)
 
 
 if __name__ == "__main__":

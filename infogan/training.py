@@ -8,7 +8,6 @@ batch; the losses are :class:`infogan.objective.Objective`'s.
 from __future__ import annotations
 
 import contextlib
-import functools
 import math
 import signal
 import threading
@@ -26,7 +25,14 @@ from tqdm import tqdm
 
 from infogan import checkpoint, viz
 from infogan.config import TrainConfig, to_dict
-from infogan.data import ImageDataset, make_batches, mutual_neighbours, pixel_neighbours
+from infogan.data import (
+    ImageDataset,
+    make_batches,
+    mutual_neighbours,
+    nearest_neighbours,
+    pixel_neighbours,
+    unit_features,
+)
 from infogan.distributed import World, barrier, gather_shares, mean_across
 from infogan.errors import InfoGANError, InfoGANWarning
 from infogan.evaluation import categorical_score, real_data_information
@@ -43,6 +49,7 @@ PAIR_CLASSIFIER_PREFIX = "cr."  # H's weights in the checkpoint, beside the mode
 # With g_average, the model's G is the average; the live G and the average's count sit beside it.
 LIVE_GENERATOR_PREFIX = "train.generator."
 AVERAGED_STEPS = "train.g_average.n_averaged"
+NEIGHBOUR_TABLE = "train.neighbours"  # feature-space neighbours, searched once, kept for resume
 SELECTION_IMAGES = 5000
 
 
@@ -157,6 +164,7 @@ class Trainer:
         self.sampler = self.batches.sampler
         self.latent_rng = torch.Generator(device=device)
         self._neighbour_source = data  # searched at the first step that draws a neighbour
+        self._neighbour_table: Tensor | None = None
         self.g_average = self._generator_average()
         self.pair_classifier, self._h_pass = self._pair_classifier()
         d_pass, self._g_pass = self._parallel_passes()
@@ -179,24 +187,32 @@ class Trainer:
                 f"{self.config.model.network.arch} networks need {self.model.image_shape}"
             )
 
-    @functools.cached_property
+    @property
     def neighbours(self) -> Tensor | None:
-        """Each training image's ``iic_neighbours`` nearest in pixel space (N, k), on the device
-        that holds the batches' indices; None when the option is off. Searched on first use, so a
-        run resumed past ``iic_neighbours_steps`` never searches; under DDP every rank reaches
-        that use at the same step, as the search's gather needs."""
-        k, data = self.config.iic_neighbours, self._neighbour_source
-        if not k:
-            return None
-        images = data.resident().images.to(self.device)
+        """Each training image's ``iic_neighbours`` nearest (N, k), in pixel space or in D's
+        features, on the device that holds the batches' indices; None when the option is off.
+        Searched on first use, so a run resumed past the pair's last step never searches; under
+        DDP every rank reaches that use at the same step, as the search's gather needs."""
+        if self.config.iic_neighbours and self._neighbour_table is None:
+            self._neighbour_table = self._search_neighbours()
+        return self._neighbour_table
+
+    def _search_neighbours(self) -> Tensor:
+        k, data, space = self.config.iic_neighbours, self._neighbour_source, self.config.iic_neighbours_space
         started = time.perf_counter()
-        # each rank searches for its share of the images, then all ranks hold the whole table
-        part = pixel_neighbours(images, k, rows=self.world.share(len(images)))
-        table = gather_shares(part, self.world, len(images))
+        rows = self.world.share(len(data))  # each rank searches for its share, then all hold the whole table
+        images = data.resident().images.to(self.device)
+        if space == "features":
+            part = nearest_neighbours(unit_features(self.nets.body, images), k, rows=rows)
+        else:
+            part = pixel_neighbours(images, k, rows=rows)
+        table = gather_shares(part, self.world, len(data))
         if self.config.iic_neighbours_mutual:
             table = mutual_neighbours(table)
         if self.progress:
-            tqdm.write(f"found {k} pixel neighbours of {len(data):,} images in {time.perf_counter() - started:.0f} s")
+            where = "pixel space" if space == "pixels" else f"D's features at step {self.step}"
+            seconds = time.perf_counter() - started
+            tqdm.write(f"found {k} neighbours of {len(data):,} images in {where} in {seconds:.0f} s")
         return table.to(self.sampler.device)  # where the batches' indices are
 
     def _optimizers(self) -> tuple[torch.optim.Optimizer, torch.optim.Optimizer]:
@@ -306,9 +322,9 @@ class Trainer:
 
     def neighbour_batch(self, step: int) -> Tensor | None:
         """One of the k nearest neighbours of each image of ``step``'s batch, drawn as a pure
-        function of (seed, step, rank); None without ``iic_neighbours`` or after its last step."""
-        last = self.config.iic_neighbours_steps
-        if not self.config.iic_neighbours or (last and step >= last):
+        function of (seed, step, rank); None without ``iic_neighbours`` or outside its steps."""
+        first, last = self.config.iic_neighbours_from, self.config.iic_neighbours_steps
+        if not self.config.iic_neighbours or step < first or (last and step >= last):
             return None
         indices = self.batches.indices(step)
         rng = torch.Generator(device=indices.device)
@@ -603,6 +619,8 @@ class Trainer:
             tensors[AVERAGED_STEPS] = self.g_average.n_averaged.detach().clone()
         if self.pair_classifier is not None:
             tensors |= checkpoint.with_prefix(PAIR_CLASSIFIER_PREFIX, self.pair_classifier.state_dict())
+        if self._neighbour_table is not None and self.config.iic_neighbours_space == "features":
+            tensors[NEIGHBOUR_TABLE] = self._neighbour_table.cpu()
         meta = self.model.metadata() | {"train_config": to_dict(self.config), "step": self.step}
         for name, optimizer in self._named_optimizers().items():
             flat, rest = checkpoint.flatten_optimizer(optimizer.state_dict())
@@ -640,6 +658,7 @@ class Trainer:
             self._load_generator_average(tensors, source)
         if self.pair_classifier is not None:
             self.pair_classifier.load_state_dict(checkpoint.strip_prefix(PAIR_CLASSIFIER_PREFIX, tensors))
+        self._load_neighbour_table(tensors, step, source)
         for name, optimizer in self._named_optimizers().items():
             if not isinstance(meta.get(f"optim_{name}"), dict):
                 raise InfoGANError(f"{source} holds no state of optimizer {name}: it cannot be resumed")
@@ -651,6 +670,25 @@ class Trainer:
         if "cpu" not in rng:
             raise InfoGANError(f"{source} holds no RNG state (rng.cpu): it cannot be resumed exactly")
         checkpoint.restore_rng_state(rng)
+
+    def _load_neighbour_table(self, tensors: dict[str, Tensor], step: int, source: Path) -> None:
+        """The feature-space table searched at ``iic_neighbours_from``, which no later D can give again."""
+        cfg = self.config
+        if cfg.iic_neighbours_space != "features" or step <= cfg.iic_neighbours_from:
+            return
+        table = tensors.get(NEIGHBOUR_TABLE)
+        if table is None:
+            if cfg.iic_neighbours_steps and step >= cfg.iic_neighbours_steps:
+                return  # the pair is over; nothing will draw from it
+            raise InfoGANError(f"{source} holds no neighbour table (searched at step {cfg.iic_neighbours_from})")
+        expected = (len(self._neighbour_source), cfg.iic_neighbours)
+        if (
+            tuple(table.shape) != expected
+            or table.dtype != torch.long
+            or not bool(((table >= 0) & (table < expected[0])).all())
+        ):
+            raise InfoGANError(f"{source}: the neighbour table does not index this run's {expected[0]:,} images")
+        self._neighbour_table = table.to(self.sampler.device)
 
     def _load_generator_average(self, tensors: dict[str, Tensor], source: Path) -> None:
         """The model's G in a checkpoint is the average: it goes back into the average, and the

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from infogan.data import mutual_neighbours, pixel_neighbours
+from infogan.data import mutual_neighbours, nearest_neighbours, pixel_neighbours, unit_features
 from infogan.distributed import World
 from infogan.errors import InfoGANError
 
@@ -27,6 +27,15 @@ def test_ranks_shares_of_the_search_make_the_whole_table(ranks):
     parts = [pixel_neighbours(images, 4, rows=share, rows_per_chunk=8) for share in shares]
     assert [len(part) for part in parts] == [len(share) for share in shares]
     assert torch.equal(torch.cat(parts), _brute_force(images, 4))
+
+
+def test_feature_vectors_have_their_own_nearest_and_pixels_are_vectors_of_their_values():
+    vectors = torch.randn(29, 7, generator=torch.Generator().manual_seed(4))
+    for rows_per_chunk in (3, 100):
+        assert torch.equal(nearest_neighbours(vectors, 5, rows_per_chunk=rows_per_chunk), _brute_force(vectors, 5))
+    assert torch.equal(nearest_neighbours(vectors, 5, rows=range(10, 20)), _brute_force(vectors, 5)[10:20])
+    images = vectors[:, :4].reshape(29, 1, 2, 2)
+    assert torch.equal(pixel_neighbours(images, 3), nearest_neighbours(images.reshape(29, 4), 3))
 
 
 def test_an_image_is_never_its_own_neighbour_even_beside_a_copy():
@@ -64,3 +73,17 @@ def test_mutual_neighbours_keep_the_pairs_that_count_each_other_and_pair_the_res
 def test_an_images_own_nearest_neighbour_is_mutual_when_it_is_the_nearest_of_its_neighbour():
     images = torch.tensor([0.0, 0.1, 1.0, 3.0]).reshape(4, 1, 1, 1)
     assert mutual_neighbours(pixel_neighbours(images, 1)).flatten().tolist() == [1, 0, 2, 3]
+
+
+def test_unit_features_are_a_networks_eval_outputs_scaled_to_length_one_in_any_batching():
+    network = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(16, 6), torch.nn.BatchNorm1d(6))
+    network.train()
+    network(torch.rand(8, 16))  # moves BatchNorm's running statistics away from their start
+    images = torch.randint(0, 256, (11, 1, 4, 4), dtype=torch.uint8, generator=torch.Generator().manual_seed(5))
+    with torch.no_grad():
+        expected = torch.nn.functional.normalize(network.eval()(images.float() / 255), dim=1)
+    network.train()
+    for batch_size in (3, 100):
+        features = unit_features(network, images, batch_size=batch_size)
+        assert torch.allclose(features, expected, atol=1e-6) and network.training
+    assert torch.allclose(features.norm(dim=1), torch.ones(11))

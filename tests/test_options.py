@@ -120,7 +120,8 @@ def _another(value, declaration: Option):
 @pytest.mark.parametrize("name", list(declared(TrainConfig)))
 def test_a_resume_may_change_exactly_the_resumable_options(name):
     # with IIC and its neighbour pair on, so that every IIC option may take another value
-    stored = preset("mnist-iic").replace(iic_neighbours=3)
+    neighbours = {"iic_neighbours": 3, "iic_neighbours_space": "features", "iic_neighbours_from": 1}
+    stored = preset("mnist-iic").replace(**neighbours, iic_neighbours_steps=10)
     requested = stored.replace(**{name: _another(getattr(stored, name), declared(TrainConfig)[name])})
     if name in RESUMABLE_KEYS:
         ensure_compatible(stored, requested, Path("run"))
@@ -140,6 +141,18 @@ def test_every_verb_with_a_seed_takes_the_run_seeds_bounds():
             build_parser().parse_args([verb, "run", "--seed", "-1"])
 
 
+def test_feature_neighbours_need_a_step_to_search_at_and_the_pair_must_start_before_it_stops(tmp_path, capsys):
+    with pytest.raises(InfoGANError, match="it needs iic-neighbours-from > 0"):
+        TrainConfig(iic=1.0, iic_neighbours=3, iic_neighbours_space="features")
+    with pytest.raises(InfoGANError, match=r"pair stops \(iic-neighbours-steps 500\) before it starts"):
+        TrainConfig(iic=1.0, iic_neighbours=3, iic_neighbours_from=500, iic_neighbours_steps=500)
+    config = TrainConfig(iic=1.0, iic_neighbours=3, iic_neighbours_space="features", iic_neighbours_from=500)
+    assert (config.iic_neighbours_from, config.iic_neighbours_steps) == (500, 0)
+    argv = ["train", "--preset", "mnist-iic", "--iic-neighbours", "3", "--iic-neighbours-space", "voxels"]
+    assert main([*argv, "--out", str(tmp_path / "r"), "--device", "cpu"]) == 2
+    assert "invalid choice: 'voxels'" in capsys.readouterr().err and not (tmp_path / "r").exists()
+
+
 def test_neighbour_pairs_need_the_iic_term(tmp_path, capsys):
     with pytest.raises(InfoGANError, match="iic-neighbours adds a pair to the IIC term: it needs iic > 0"):
         TrainConfig(iic_neighbours=3)
@@ -148,6 +161,8 @@ def test_neighbour_pairs_need_the_iic_term(tmp_path, capsys):
         TrainConfig(iic=1.0, iic_neighbours_steps=100)
     with pytest.raises(InfoGANError, match="iic-neighbours-mutual filters the neighbour pair: it needs"):
         TrainConfig(iic=1.0, iic_neighbours_mutual=True)
+    with pytest.raises(InfoGANError, match="iic-neighbours-from and -space shape the neighbour pair: they need"):
+        TrainConfig(iic=1.0, iic_neighbours_from=100)
     argv = ["train", "--paper-objective", "--iic-neighbours", "3", "--out", str(tmp_path / "r"), "--device", "cpu"]
     assert main(argv) == 2
     assert "needs iic > 0" in capsys.readouterr().err and not (tmp_path / "r").exists()

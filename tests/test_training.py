@@ -1,3 +1,4 @@
+import copy
 import errno
 import json
 import math
@@ -10,7 +11,7 @@ from torch.testing import assert_close
 
 from infogan import checkpoint, files
 from infogan.calibration import UnitMap
-from infogan.data import mutual_neighbours, pixel_neighbours
+from infogan.data import mutual_neighbours, nearest_neighbours, pixel_neighbours
 from infogan.errors import InfoGANError, InfoGANWarning
 from infogan.evaluation import real_data_information
 from infogan.model import InfoGAN
@@ -357,14 +358,62 @@ def test_the_neighbour_pair_stops_after_its_steps(tiny_config, tiny_data, tmp_pa
 def test_a_run_resumed_past_the_neighbour_pair_never_searches(tiny_config, tiny_data, tmp_path, monkeypatch):
     config = tiny_config.replace(iic=1.0, iic_neighbours=3, iic_neighbours_steps=2, steps=2)
     first = _trainer(config, tmp_path, tiny_data)
-    assert "neighbours" not in vars(first)  # not searched while the trainer is built
+    assert first._neighbour_table is None  # not searched while the trainer is built
     first.fit()
-    assert "neighbours" in vars(first)  # searched by the first step that drew a neighbour
+    assert first._neighbour_table is not None  # searched by the first step that drew a neighbour
     monkeypatch.setattr("infogan.training.pixel_neighbours", lambda *args, **kwargs: pytest.fail("searched"))
     resumed = _trainer(config.replace(steps=4), tmp_path, tiny_data)
     resumed.restore(first.run_dir)
     resumed.fit()
-    assert resumed.step == 4 and "neighbours" not in vars(resumed)
+    assert resumed.step == 4 and resumed._neighbour_table is None
+
+
+def _feature_neighbours(trainer, images, k):
+    body = copy.deepcopy(trainer.nets.body).eval()
+    with torch.no_grad():
+        features = torch.nn.functional.normalize(body(images), dim=1)
+    return nearest_neighbours(features, k)
+
+
+def test_feature_neighbours_are_searched_in_ds_features_at_their_first_step(tiny_config, tiny_data, tmp_path):
+    config = tiny_config.replace(iic=1.0, iic_neighbours=3, iic_neighbours_space="features", iic_neighbours_from=2)
+    trainer = _trainer(config.replace(steps=2), tmp_path, tiny_data)
+    assert trainer.neighbour_batch(1) is None and trainer._neighbour_table is None
+    trainer.fit()  # steps 0 and 1 train D, so its features are not those it started with
+    expected = _feature_neighbours(trainer, tiny_data.images, 3)
+    indices, drawn = trainer.batches.indices(2), trainer.neighbour_batch(2)
+    assert torch.equal(trainer.neighbours, expected) and trainer.nets.body.training
+    for index, image in zip(indices.tolist(), drawn, strict=True):
+        assert any(torch.equal(image, tiny_data.images[j]) for j in expected[index])
+    logged = [r["step"] for r in read_metrics(trainer.run_dir) if "iic_neighbours/c1" in r]
+    assert logged == []  # no pair before iic_neighbours_from
+
+
+def test_a_run_resumed_after_the_feature_search_draws_from_the_same_table(tiny_config, tiny_data, tmp_path):
+    config = tiny_config.replace(
+        iic=1.0, iic_neighbours=3, iic_neighbours_space="features", iic_neighbours_from=1, checkpoint_every=1
+    )
+    straight = _trainer(config, tmp_path / "straight", tiny_data)
+    straight.fit()
+    first = _trainer(config.replace(steps=3), tmp_path / "split", tiny_data)
+    first.fit()
+    resumed = _trainer(config, tmp_path / "split", tiny_data)
+    resumed.restore(first.run_dir)
+    assert torch.equal(resumed.neighbours, straight.neighbours)
+    resumed.fit()
+    for key, value in straight.nets.state_dict().items():
+        assert torch.equal(resumed.nets.state_dict()[key], value), key
+
+
+def test_a_checkpoint_without_the_feature_table_cannot_be_resumed_inside_the_pair(tiny_config, tiny_data, tmp_path):
+    config = tiny_config.replace(iic=1.0, iic_neighbours=3, iic_neighbours_space="features", iic_neighbours_from=1)
+    first = _trainer(config.replace(steps=2), tmp_path, tiny_data)
+    first.fit()
+    tensors, meta = checkpoint.read(first.run.checkpoint)
+    assert tensors.pop("train.neighbours").shape == (32, 3)
+    checkpoint.write(first.run.checkpoint, tensors, meta)
+    with pytest.raises(InfoGANError, match="holds no neighbour table \\(searched at step 1\\)"):
+        _trainer(config, tmp_path, tiny_data).restore(first.run_dir)
 
 
 def test_learned_prior_trains_resumes_exactly_and_travels_with_the_model(tiny_config, tiny_data, tmp_path):

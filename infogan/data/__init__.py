@@ -20,7 +20,7 @@ from infogan.data.dsprites import DSprites
 from infogan.data.image_dataset import ImageDataset, as_float, take, to_tensor
 from infogan.data.image_files import IMAGE_SUFFIXES, find_images, image_to_tensor, read_image, read_images
 from infogan.data.image_folder import load_image_folder
-from infogan.data.neighbours import mutual_neighbours, pixel_neighbours
+from infogan.data.neighbours import mutual_neighbours, nearest_neighbours, pixel_neighbours, unit_features
 from infogan.data.root import DATA_ROOT_ENV, data_root
 from infogan.data.sampler import EpochSampler
 
@@ -43,10 +43,12 @@ __all__ = [
     "load_image_folder",
     "make_batches",
     "mutual_neighbours",
+    "nearest_neighbours",
     "pixel_neighbours",
     "read_image",
     "read_images",
     "register_dataset",
     "take",
     "to_tensor",
+    "unit_features",
 ]

@@ -1,17 +1,21 @@
-"""Each training image's nearest neighbours in pixel space, found once, when training first draws one.
+"""Each training image's nearest neighbours, in pixel space or in a network's features, found
+once, when training first draws one.
 
 SCAN (Van Gansbeke et al., 2020) clusters images by asking that an image and its nearest
-neighbours fall into the same class. Here the neighbours are those of the raw pixels, which
-need no labels and no trained network. On MNIST's training set (labels used only to check), 97.4%
-of nearest neighbours and 94.9% of the 10 nearest share the image's digit; of the 10 nearest that
-also count the image among their own 10 nearest (mutual neighbours, about half of them), 98.2%.
+neighbours fall into the same class. The neighbours of the raw pixels need no labels and no
+trained network; those of D's features (``--iic-neighbours-space features``, searched by the
+trainer with :func:`nearest_neighbours`) need a network that has trained a while. On MNIST's
+training set (labels used only to check), 97.4% of nearest pixel neighbours and 94.9% of the 10
+nearest share the image's digit; of the 10 nearest that also count the image among their own 10
+nearest (mutual neighbours, about half of them), 98.2%.
 """
 
 from __future__ import annotations
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
+from infogan.data.image_dataset import as_float
 from infogan.errors import InfoGANError
 
 # Rows of the (N, N) distance matrix computed at a time: 2,048 × 60,000 floats is about 0.5 GB.
@@ -33,20 +37,44 @@ def pixel_neighbours(
     The search is exact and costs R × N pixel products: 87 s for all of MNIST's 60,000 images with
     k = 20 on two AMD EPYC Zen 3 cores.
     """
-    count = images.shape[0]
+    flat = as_float(images.reshape(images.shape[0], -1))
+    return nearest_neighbours(flat, k, rows=rows, rows_per_chunk=rows_per_chunk)
+
+
+@torch.no_grad()
+def unit_features(network: nn.Module, images: Tensor, *, batch_size: int = 1000) -> Tensor:
+    """``network``'s outputs (N, F) for ``images`` (uint8 or floats in [0, 1]), in eval mode and
+    scaled to unit length, so that the nearest by Euclidean distance are the nearest by angle;
+    the network goes back to the mode it was in."""
+    device = next(network.parameters()).device
+    was_training = network.training
+    network.eval()
+    try:
+        features = [
+            network(as_float(images[start : start + batch_size].to(device)))
+            for start in range(0, len(images), batch_size)
+        ]
+    finally:
+        network.train(was_training)
+    return nn.functional.normalize(torch.cat(features).float(), dim=1)
+
+
+def nearest_neighbours(
+    vectors: Tensor, k: int, *, rows: range | None = None, rows_per_chunk: int = _ROWS_PER_CHUNK
+) -> Tensor:
+    """Indices (R, k) of the ``k`` nearest other rows of (N, D) float ``vectors`` to each of
+    ``vectors[rows]`` (all by default), by Euclidean distance; exact, R × N dot products."""
+    count = vectors.shape[0]
     if not 1 <= k < count:
         raise InfoGANError(f"neighbours per image must be from 1 to {count - 1} for {count} images, not {k}")
     rows = range(count) if rows is None else rows
-    flat = images.reshape(count, -1).float()
-    if images.dtype == torch.uint8:
-        flat = flat / 255
-    squared_norms = flat.square().sum(dim=1)
-    table = torch.empty(len(rows), k, dtype=torch.long, device=images.device)
+    squared_norms = vectors.square().sum(dim=1)
+    table = torch.empty(len(rows), k, dtype=torch.long, device=vectors.device)
     for start in range(rows.start, rows.stop, rows_per_chunk):
         stop = min(start + rows_per_chunk, rows.stop)
         # ‖a − b‖² up to the row's own ‖a‖², which does not change the row's order.
-        distances = squared_norms[None, :] - 2 * flat[start:stop] @ flat.T
-        own = torch.arange(start, stop, device=images.device)
+        distances = squared_norms[None, :] - 2 * vectors[start:stop] @ vectors.T
+        own = torch.arange(start, stop, device=vectors.device)
         distances[own - start, own] = torch.inf
         table[start - rows.start : stop - rows.start] = distances.topk(k, dim=1, largest=False).indices
     return table
