@@ -1,15 +1,17 @@
 """How often are an image's neighbours (``--iic-neighbours``) of its own class?
 
-For each k, the share of the training images' k nearest (``pixel_neighbours``; with
-``--checkpoint``, the nearest in that model's D features, as ``--iic-neighbours-space features``
-searches them) whose label is
-the image's, per label, and the share of one label's neighbours that carry another (the strays
-behind a merged or split class); then the same for mutual neighbours only
-(``mutual_neighbours``: j among i's k nearest and i among j's), with the share of entries that
-are mutual and of images left with none. Labels only score; training never sees them.
+For each k, the share of the training images' k nearest (``pixel_neighbours``, or with
+``--space features`` the nearest in ``--checkpoint``'s D features, as ``--iic-neighbours-space
+features`` searches them) whose label is the image's, per label, and the share of one label's
+neighbours that carry another (the strays behind a merged or split class); then the same for
+mutual neighbours only (``mutual_neighbours``: j among i's k nearest and i among j's), with the
+share of entries that are mutual and of images left with none. With ``--checkpoint``, also the
+same for the images its Q misreads (its class matched to a label as ``infogan evaluate`` does),
+and the share of their neighbours that Q reads as the misread image's label: how often a pair
+would pull a misread image the right way. Labels only score; training never sees them.
 
     python benchmarks/neighbour_purity.py --dataset mnist --k 1,3,10 --strays 8:5,5:8,7:9,7:2 --json out.json
-    python benchmarks/neighbour_purity.py --checkpoint runs/mnist-iic --json features.json
+    python benchmarks/neighbour_purity.py --space features --checkpoint runs/mnist-iic --json features.json
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import torch
 
 from infogan import InfoGAN
 from infogan.data import load_dataset, mutual_neighbours, nearest_neighbours, pixel_neighbours, unit_features
+from infogan.evaluation import categorical_score
 
 
 def purity(table: torch.Tensor, labels: torch.Tensor, strays: list[tuple[int, int]], kept: torch.Tensor) -> dict:
@@ -49,6 +52,21 @@ def mutual_purity(table: torch.Tensor, labels: torch.Tensor, strays: list[tuple[
     }
 
 
+def labels_read(model: InfoGAN, data) -> torch.Tensor:
+    """The label (N,) each image's class under ``model``'s Q is matched to, as ``infogan evaluate`` matches them."""
+    score = categorical_score(model, data)
+    clusters = model.encode(data.images).categories("c1")
+    return torch.tensor([score.mapping[int(c)] for c in clusters])
+
+
+def print_misread(k: int, misread: dict) -> None:
+    per_label = "  ".join(f"{c}: {share:.1%}" for c, share in misread["per_label"].items())
+    print(
+        f"k={k}, the {misread['images']:,} misread images: same label {misread['same_label']:.2%}, "
+        f"read as it {misread['read_right']:.2%}  {per_label}"
+    )
+
+
 def parse_pairs(text: str) -> list[tuple[int, int]]:
     return [tuple(int(x) for x in pair.split(":")) for pair in text.split(",") if pair]
 
@@ -59,7 +77,8 @@ def main() -> None:
     parser.add_argument("--data-root", help="where the datasets are (sets INFOGAN_DATA_ROOT)")
     parser.add_argument("--k", default="1,3,10", help="neighbour counts, comma-separated (1,3,10)")
     parser.add_argument("--strays", default="8:5,5:8,7:9,7:2", help="label:label pairs to report")
-    parser.add_argument("--checkpoint", help="search the neighbours in this run's (or file's) D features")
+    parser.add_argument("--space", choices=("pixels", "features"), default="pixels", help="where to search")
+    parser.add_argument("--checkpoint", help="a run or file: its D's features (--space features), its Q's misreads")
     parser.add_argument("--json", help="also write the figures here")
     args = parser.parse_args()
     if args.data_root:
@@ -67,17 +86,28 @@ def main() -> None:
     data = load_dataset(args.dataset, "train")
     counts = sorted(int(k) for k in args.k.split(","))
     strays = parse_pairs(args.strays)
-    images = data.resident().images
-    if args.checkpoint:
-        features = unit_features(InfoGAN.load(args.checkpoint, device="cpu").nets.body, images)
-        nearest = nearest_neighbours(features, counts[-1])  # the k nearest are the first k of more
+    if args.space == "features" and not args.checkpoint:
+        parser.error("--space features needs --checkpoint, whose D's features are searched")
+    data = data.resident()
+    model = InfoGAN.load(args.checkpoint, device="cpu") if args.checkpoint else None
+    if model is not None and args.space == "features":
+        nearest = nearest_neighbours(unit_features(model.nets.body, data.images), counts[-1])
     else:
-        nearest = pixel_neighbours(images, counts[-1])
+        nearest = pixel_neighbours(data.images, counts[-1])  # the k nearest are the first k of more
+    read_as = labels_read(model, data) if model is not None else None
+    misread = read_as != data.labels if read_as is not None else None
     report = {}
     for k in counts:
         table = nearest[:, :k]
         every = torch.ones_like(table, dtype=torch.bool)
         report[k] = purity(table, data.labels, strays, every) | {"mutual": mutual_purity(table, data.labels, strays)}
+        if misread is not None:
+            read = purity(table, data.labels, strays, misread[:, None].expand_as(table))
+            read["per_label"] = {c: share for c, share in read["per_label"].items() if share == share}  # not NaN
+            # the neighbours Q reads as the misread image's true label: those a pair would pull it towards
+            read["read_right"] = (read_as[table[misread]] == data.labels[misread, None]).float().mean().item()
+            report[k]["misread"] = read | {"images": int(misread.sum())}
+            print_misread(k, report[k]["misread"])
         row, mutual = report[k], report[k]["mutual"]
         shown = "  ".join(f"{name} {share:.2%}" for name, share in row["strays"].items())
         print(f"k={k}: same label {row['same_label']:.2%}  {shown}")
@@ -90,8 +120,8 @@ def main() -> None:
         print("  per label: " + "  ".join(f"{c}: {share:.1%}" for c, share in row["per_label"].items()))
     if args.json:
         with open(args.json, "w") as file:
-            space = {"features_of": args.checkpoint} if args.checkpoint else {}
-            json.dump({"dataset": args.dataset, **space, "k": report}, file, indent=2)
+            source = {"space": args.space, "checkpoint": args.checkpoint}
+            json.dump({"dataset": args.dataset, **source, "k": report}, file, indent=2)
 
 
 if __name__ == "__main__":

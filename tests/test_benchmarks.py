@@ -208,3 +208,26 @@ def test_code_edge_labels_finds_a_digit_drawn_only_beyond_the_prior(monkeypatch)
     assert shares.shape == (3, 6, 10) and np.allclose(shares.sum(axis=2), 1.0)
     assert (shares[:, :4, 7] == 1.0).all() and not shares[:, 4:, 7].any()
     assert code_edge_labels.class_digits(shares, values) == [0, 1, 2]  # named inside the prior only
+
+
+def test_neighbour_purity_counts_shares_of_kept_entries_and_finds_the_images_q_misreads(
+    vivid_model, mnist_root, monkeypatch
+):
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    import neighbour_purity
+
+    from infogan.evaluation import categorical_score
+
+    labels = torch.tensor([0, 0, 1, 1])
+    table = torch.tensor([[1, 2], [0, 3], [3, 0], [2, 1]])
+    kept = torch.tensor([[True, True], [True, False], [True, True], [False, False]])
+    shares = neighbour_purity.purity(table, labels, [(0, 1)], kept)
+    assert shares["same_label"] == pytest.approx(3 / 5)  # of (0→1, 0→2, 1→0, 2→3, 2→0), 1, 0 and 3 share a label
+    assert shares["per_label"] == {0: pytest.approx(2 / 3), 1: pytest.approx(1 / 2)}
+    assert shares["strays"] == {"0->1": pytest.approx(1 / 3)}
+    from infogan.data import load_dataset
+
+    data = load_dataset("mnist", "test", mnist_root).subset(300, seed=0).resident()
+    read_as = neighbour_purity.labels_read(vivid_model, data)
+    accuracy = categorical_score(vivid_model, data).accuracy
+    assert read_as.shape == (300,) and (read_as == data.labels).float().mean().item() == pytest.approx(accuracy)
