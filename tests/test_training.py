@@ -414,6 +414,9 @@ def test_a_checkpoint_without_the_feature_table_cannot_be_resumed_inside_the_pai
     checkpoint.write(first.run.checkpoint, tensors, meta)
     with pytest.raises(InfoGANError, match="holds no neighbour table \\(searched at step 1\\)"):
         _trainer(config, tmp_path, tiny_data).restore(first.run_dir)
+    checkpoint.write(first.run.checkpoint, tensors | {"train.neighbours": torch.full((32, 3), 32)}, meta)
+    with pytest.raises(InfoGANError, match="the neighbour table does not index this run's 32 images"):
+        _trainer(config, tmp_path, tiny_data).restore(first.run_dir)
 
 
 def test_learned_prior_trains_resumes_exactly_and_travels_with_the_model(tiny_config, tiny_data, tmp_path):
