@@ -24,7 +24,7 @@ import torch
 
 from infogan import InfoGAN
 from infogan.data import load_dataset, mutual_neighbours, nearest_neighbours, pixel_neighbours, unit_features
-from infogan.evaluation import categorical_score
+from infogan.metrics.clustering import score_clustering
 
 
 def purity(table: torch.Tensor, labels: torch.Tensor, strays: list[tuple[int, int]], kept: torch.Tensor) -> dict:
@@ -54,9 +54,9 @@ def mutual_purity(table: torch.Tensor, labels: torch.Tensor, strays: list[tuple[
 
 def labels_read(model: InfoGAN, data) -> torch.Tensor:
     """The label (N,) each image's class under ``model``'s Q is matched to, as ``infogan evaluate`` matches them."""
-    score = categorical_score(model, data)
     clusters = model.encode(data.images).categories("c1")
-    return torch.tensor([score.mapping[int(c)] for c in clusters])
+    mapping = score_clustering(data.labels.numpy(), clusters.numpy(), model.spec.code("c1").num_classes).mapping
+    return torch.tensor([mapping[int(c)] for c in clusters])
 
 
 def print_misread(k: int, misread: dict) -> None:

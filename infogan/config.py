@@ -83,7 +83,8 @@ class TrainConfig:
         iic_neighbours: k > 0 adds a second IIC pair per real image (SCAN, Van Gansbeke et al.,
             2020): the image and a warped copy of one of its k nearest training images in pixel
             space (:func:`infogan.data.neighbours.pixel_neighbours`, searched once, at the first
-            step that draws a neighbour), at the same weight. Images of one kind that differ in a
+            step that draws a neighbour; or in D's features, see ``iic_neighbours_space``), at
+            the same weight. Images of one kind that differ in a
             stroke (a 7 with and without a crossbar) are each other's neighbours more often than a
             warp makes them alike. 0 (default) turns it off.
         iic_neighbours_steps: the neighbour pair stops at this step (the warped pair of IIC goes
@@ -186,7 +187,7 @@ class TrainConfig:
         1.0, "weight of the IIC term's class balance against agreement (1: IIC's mutual information)", above=0
     )
     iic_neighbours: int = option(
-        0, "a second IIC pair: each real image and one of its k nearest in pixel space (0: off)", low=0
+        0, "a second IIC pair: each real image and one of its k nearest training images (0: off)", low=0
     )
     iic_neighbours_steps: int = option(0, "the step at which the neighbour pair stops (0: never)", low=0)
     iic_neighbours_space: NeighbourSpace = option(
@@ -224,16 +225,16 @@ class TrainConfig:
             raise InfoGANError(_PATIENCE_ERROR)
         if (self.dataset == "folder") != (self.data_path is not None):
             raise InfoGANError("an image folder run needs dataset 'folder' and a data_path, and only it")
+        self._validate_neighbours()
+        self._validate_cr()
+
+    def _validate_neighbours(self) -> None:
         if self.iic_neighbours and not self.iic:
             raise InfoGANError("iic-neighbours adds a pair to the IIC term: it needs iic > 0")
         if self.iic_neighbours_steps and not self.iic_neighbours:
             raise InfoGANError("iic-neighbours-steps schedules the neighbour pair: it needs iic-neighbours > 0")
         if self.iic_neighbours_mutual and not self.iic_neighbours:
             raise InfoGANError("iic-neighbours-mutual filters the neighbour pair: it needs iic-neighbours > 0")
-        self._validate_neighbour_schedule()
-        self._validate_cr()
-
-    def _validate_neighbour_schedule(self) -> None:
         if (self.iic_neighbours_from or self.iic_neighbours_space != "pixels") and not self.iic_neighbours:
             raise InfoGANError("iic-neighbours-from and -space shape the neighbour pair: they need iic-neighbours > 0")
         if self.iic_neighbours_space == "features" and not self.iic_neighbours_from:

@@ -21,7 +21,7 @@ from infogan.config import ModelConfig, model_config_from_dict, to_dict
 from infogan.data import as_float, to_tensor
 from infogan.errors import InfoGANError
 from infogan.latent import LatentBatch, LatentSpec, continuous_value
-from infogan.networks import InfoGANNetworks
+from infogan.networks import InfoGANNetworks, evaluating
 from infogan.run import checkpoint_file, weights_step
 
 
@@ -304,13 +304,8 @@ class InfoGAN:
     # ----- use --------------------------------------------------------------------------------
     @contextlib.contextmanager
     def _inference(self) -> Iterator[None]:
-        was_training = self.nets.training
-        self.nets.eval()
-        try:
-            with torch.inference_mode():
-                yield
-        finally:
-            self.nets.train(was_training)
+        with evaluating(self.nets), torch.inference_mode():
+            yield
 
     def sample_latents(
         self, n: int, *, codes: Mapping[str, float] | None = None, seed: int | None = None

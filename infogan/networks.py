@@ -4,8 +4,9 @@ family for other image sizes, and InfoGAN-CR's pair classifier H."""
 
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from itertools import pairwise
 
@@ -392,6 +393,18 @@ def build_body(config: NetworkConfig, in_channels: int | None = None) -> nn.Modu
 def body_features(config: NetworkConfig) -> int:
     """Width of the body's output."""
     return config.architecture.features(config.image_size)
+
+
+@contextlib.contextmanager
+def evaluating(module: nn.Module) -> Iterator[nn.Module]:
+    """``module`` in eval mode (BatchNorm's running statistics, no dropout), back in the mode it
+    was in afterwards, whatever happens inside."""
+    was_training = module.training
+    module.eval()
+    try:
+        yield module
+    finally:
+        module.train(was_training)
 
 
 def init_weights(module: nn.Module) -> None:

@@ -17,6 +17,7 @@ from torch import Tensor, nn
 
 from infogan.data.image_dataset import as_float
 from infogan.errors import InfoGANError
+from infogan.networks import evaluating
 
 # Rows of the (N, N) distance matrix computed at a time: 2,048 × 60,000 floats is about 0.5 GB.
 _ROWS_PER_CHUNK = 2048
@@ -47,15 +48,11 @@ def unit_features(network: nn.Module, images: Tensor, *, batch_size: int = 1000)
     scaled to unit length, so that the nearest by Euclidean distance are the nearest by angle;
     the network goes back to the mode it was in."""
     device = next(network.parameters()).device
-    was_training = network.training
-    network.eval()
-    try:
+    with evaluating(network):
         features = [
             network(as_float(images[start : start + batch_size].to(device)))
             for start in range(0, len(images), batch_size)
         ]
-    finally:
-        network.train(was_training)
     return nn.functional.normalize(torch.cat(features).float(), dim=1)
 
 
