@@ -27,6 +27,7 @@ from infogan import checkpoint, viz
 from infogan.config import TrainConfig, to_dict
 from infogan.data import (
     ImageDataset,
+    deskewed,
     make_batches,
     mutual_neighbours,
     nearest_neighbours,
@@ -189,8 +190,8 @@ class Trainer:
 
     @property
     def neighbours(self) -> Tensor | None:
-        """Each training image's ``iic_neighbours`` nearest (N, k), in pixel space or in D's
-        features, on the device that holds the batches' indices; None when the option is off.
+        """Each training image's ``iic_neighbours`` nearest (N, k), in (deskewed) pixel space or
+        in D's features, on the device that holds the batches' indices; None when the option is off.
         Searched on first use, so a run resumed past the pair's last step never searches; under
         DDP every rank reaches that use at the same step, as the search's gather needs."""
         if self.config.iic_neighbours and self._neighbour_table is None:
@@ -205,12 +206,12 @@ class Trainer:
         if space == "features":
             part = nearest_neighbours(unit_features(self.nets.body, images), k, rows=rows)
         else:
-            part = pixel_neighbours(images, k, rows=rows)
+            part = pixel_neighbours(deskewed(images) if space == "deskewed" else images, k, rows=rows)
         table = gather_shares(part, self.world, len(data))
         if self.config.iic_neighbours_mutual:
             table = mutual_neighbours(table)
         if self.progress:
-            where = "pixel space" if space == "pixels" else f"D's features at step {self.step}"
+            where = f"D's features at step {self.step}" if space == "features" else f"{space} pixel space"
             seconds = time.perf_counter() - started
             tqdm.write(f"found {k} neighbours of {len(data):,} images in {where} in {seconds:.0f} s")
         return table.to(self.sampler.device)  # where the batches' indices are

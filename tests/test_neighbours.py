@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from infogan.data import mutual_neighbours, nearest_neighbours, pixel_neighbours, unit_features
+from infogan.data import deskewed, mutual_neighbours, nearest_neighbours, pixel_neighbours, unit_features
 from infogan.distributed import World
 from infogan.errors import InfoGANError
 
@@ -87,3 +87,32 @@ def test_unit_features_are_a_networks_eval_outputs_scaled_to_length_one_in_any_b
         features = unit_features(network, images, batch_size=batch_size)
         assert torch.allclose(features, expected, atol=1e-6) and network.training
     assert torch.allclose(features.norm(dim=1), torch.ones(11))
+
+
+def _slanted_bar(shear: float, shift: int = 0) -> torch.Tensor:
+    """A one-pixel line through rows 3..13 of a 17 × 17 image, leaning ``shear`` columns per row."""
+    image = torch.zeros(1, 1, 17, 17)
+    for row in range(3, 14):
+        image[0, 0, row, round(8 + shift + shear * (row - 8))] = 1.0
+    return image
+
+
+def test_deskewing_stands_a_slanted_stroke_upright_in_the_middle():
+    upright = deskewed(_slanted_bar(0.5, shift=-3))[0, 0]
+    ink_columns = (upright > 0.3).nonzero()[:, 1]
+    assert ink_columns.min() >= 7 and ink_columns.max() <= 9  # one column, give or take the interpolation
+    columns = torch.arange(17.0)
+    assert (upright.sum(dim=0) * columns).sum() / upright.sum() == pytest.approx(8.0, abs=0.1)
+
+
+def test_deskewing_leaves_an_upright_centred_stroke_and_a_blank_image_as_they_are():
+    upright = _slanted_bar(0.0)
+    assert torch.allclose(deskewed(upright), upright, atol=1e-5)
+    assert torch.equal(deskewed(torch.zeros(2, 3, 8, 8)), torch.zeros(2, 3, 8, 8))
+
+
+def test_deskewing_reads_uint8_as_its_float_values_and_shears_every_channel_alike():
+    images = torch.randint(0, 256, (4, 1, 9, 9), dtype=torch.uint8, generator=torch.Generator().manual_seed(5))
+    assert torch.allclose(deskewed(images), deskewed(images.float() / 255))
+    colour = deskewed(images.float().div(255).expand(4, 3, 9, 9))
+    assert torch.allclose(colour, deskewed(images).expand(4, 3, 9, 9), atol=1e-6)

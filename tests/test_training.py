@@ -11,7 +11,7 @@ from torch.testing import assert_close
 
 from infogan import checkpoint, files
 from infogan.calibration import UnitMap
-from infogan.data import mutual_neighbours, nearest_neighbours, pixel_neighbours
+from infogan.data import deskewed, mutual_neighbours, nearest_neighbours, pixel_neighbours
 from infogan.errors import InfoGANError, InfoGANWarning
 from infogan.evaluation import real_data_information
 from infogan.model import InfoGAN
@@ -335,6 +335,15 @@ def test_neighbour_batches_hold_a_drawn_neighbour_of_each_image_and_replay_by_st
         assert any(torch.equal(image, candidate) for candidate in candidates)
     assert torch.equal(trainer.neighbour_batch(5), drawn)
     assert _trainer(tiny_config, tmp_path / "off", tiny_data).neighbour_batch(5) is None
+
+
+def test_deskewed_neighbours_are_the_pixel_neighbours_of_the_deskewed_images(tiny_config, tiny_data, tmp_path):
+    trainer = _trainer(tiny_config.replace(iic=1.0, iic_neighbours=3, iic_neighbours_space="deskewed"), tmp_path, tiny_data)
+    assert torch.equal(trainer.neighbours, pixel_neighbours(deskewed(tiny_data.images), 3))
+    assert not torch.equal(trainer.neighbours, pixel_neighbours(tiny_data.images, 3))
+    drawn = trainer.neighbour_batch(2)
+    for index, image in zip(trainer.batches.indices(2).tolist(), drawn, strict=True):
+        assert any(torch.equal(image, tiny_data.images[j]) for j in trainer.neighbours[index])
 
 
 def test_a_mutual_neighbour_pair_draws_from_the_mutual_table(tiny_config, tiny_data, tmp_path):

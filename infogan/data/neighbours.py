@@ -1,5 +1,5 @@
-"""Each training image's nearest neighbours, in pixel space or in a network's features, found
-once, when training first draws one.
+"""Each training image's nearest neighbours, in pixel space (raw or deskewed) or in a network's
+features, found once, when training first draws one.
 
 SCAN (Van Gansbeke et al., 2020) clusters images by asking that an image and its nearest
 neighbours fall into the same class. The neighbours of the raw pixels need no labels and no
@@ -7,7 +7,7 @@ trained network; those of D's features (``--iic-neighbours-space features``, sea
 trainer with :func:`nearest_neighbours`) need a network that has trained a while. On MNIST's
 training set (labels used only to check), 97.4% of nearest pixel neighbours and 94.9% of the 10
 nearest share the image's digit; of the 10 nearest that also count the image among their own 10
-nearest (mutual neighbours, about half of them), 98.2%.
+nearest (mutual neighbours, about half of them), 98.2%. After :func:`deskewed`, 98.5% and 97.2%.
 """
 
 from __future__ import annotations
@@ -54,6 +54,39 @@ def unit_features(network: nn.Module, images: Tensor, *, batch_size: int = 1000)
             for start in range(0, len(images), batch_size)
         ]
     return nn.functional.normalize(torch.cat(features).float(), dim=1)
+
+
+def deskewed(images: Tensor) -> Tensor:
+    """``images`` (N, C, H, W; uint8 or floats in [0, 1]) as floats, each sheared along its rows
+    so that its ink's principal axis is vertical and moved so that the ink's centre of mass is
+    the image's centre (bilinear; what leaves the frame is lost, what enters is background).
+
+    The shear is the ratio of the ink's second moments, cov(x, y) / var(y), over the channels'
+    mean (LeCun et al., 1998, list a deskewed nearest-neighbour classifier among MNIST's
+    baselines). Slant is the main way two handwritten images of one digit differ in pixels, so
+    without it more of an image's nearest pixel neighbours share its kind: on MNIST's training
+    set (labels used only to check) 97.2% of the 10 nearest share the image's digit against 94.9%
+    of the raw pixels', and an 8's neighbours are 5s half as often (1.2% against 2.5%). No labels,
+    no trained network and no randomness enter: the same images give the same result.
+    """
+    pixels = as_float(images)
+    count, _, height, width = pixels.shape
+    ink = pixels.mean(dim=1)
+    rows = torch.arange(height, dtype=pixels.dtype, device=pixels.device)[None, :, None]
+    columns = torch.arange(width, dtype=pixels.dtype, device=pixels.device)[None, None, :]
+    mass = ink.sum(dim=(1, 2)).clamp_min(1e-6)  # a blank image keeps a finite (zero) shear
+    centre_row = (ink * rows).sum(dim=(1, 2)) / mass
+    centre_column = (ink * columns).sum(dim=(1, 2)) / mass
+    dy = rows - centre_row[:, None, None]
+    dx = columns - centre_column[:, None, None]
+    shear = (ink * dx * dy).sum(dim=(1, 2)) / (ink * dy * dy).sum(dim=(1, 2)).clamp_min(1e-6)
+    # Output pixel (row, column) reads the input where the ink's axis passes that row.
+    out_dy = rows[0] - (height - 1) / 2  # (H, 1)
+    out_dx = columns[0] - (width - 1) / 2  # (1, W)
+    read_column = out_dx + shear[:, None, None] * out_dy + centre_column[:, None, None]
+    read_row = (out_dy + centre_row[:, None, None]).expand(count, height, width)
+    grid = torch.stack([read_column / (width - 1) * 2 - 1, read_row / (height - 1) * 2 - 1], dim=-1)
+    return nn.functional.grid_sample(pixels, grid, mode="bilinear", padding_mode="zeros", align_corners=True)
 
 
 def nearest_neighbours(
