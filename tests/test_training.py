@@ -338,7 +338,8 @@ def test_neighbour_batches_hold_a_drawn_neighbour_of_each_image_and_replay_by_st
 
 
 def test_deskewed_neighbours_are_the_pixel_neighbours_of_the_deskewed_images(tiny_config, tiny_data, tmp_path):
-    trainer = _trainer(tiny_config.replace(iic=1.0, iic_neighbours=3, iic_neighbours_space="deskewed"), tmp_path, tiny_data)
+    config = tiny_config.replace(iic=1.0, iic_neighbours=3, iic_neighbours_space="deskewed")
+    trainer = _trainer(config, tmp_path, tiny_data)
     assert torch.equal(trainer.neighbours, pixel_neighbours(deskewed(tiny_data.images), 3))
     assert not torch.equal(trainer.neighbours, pixel_neighbours(tiny_data.images, 3))
     drawn = trainer.neighbour_batch(2)
