@@ -1,14 +1,15 @@
 """How often are an image's neighbours (``--iic-neighbours``) of its own class?
 
-For each k, the share of the training images' k nearest (``pixel_neighbours``, or with
-``--space features`` the nearest in ``--checkpoint``'s D features, as ``--iic-neighbours-space
-features`` searches them) whose label is the image's, per label, and the share of one label's
-neighbours that carry another (the strays behind a merged or split class); then the same for
-mutual neighbours only (``mutual_neighbours``: j among i's k nearest and i among j's), with the
-share of entries that are mutual and of images left with none. With ``--checkpoint``, also the
-same for the images its Q misreads (its class matched to a label as ``infogan evaluate`` does),
-and the share of their neighbours that Q reads as the misread image's label: how often a pair
-would pull a misread image the right way. Labels only score; training never sees them.
+For each k, the share of the training images' k nearest (``pixel_neighbours``; with ``--space
+deskewed`` those of the ``deskewed`` images; with ``--space features`` the nearest in
+``--checkpoint``'s D features; each as ``--iic-neighbours-space`` searches them) whose label is
+the image's, per label, and the share of one label's neighbours that carry another (the strays
+behind a merged or split class); then the same for mutual neighbours only
+(``mutual_neighbours``: j among i's k nearest and i among j's), with the share of entries that
+are mutual and of images left with none. With ``--checkpoint``, also the same for the images its
+Q misreads (its class matched to a label as ``infogan evaluate`` does), and the share of their
+neighbours that Q reads as the misread image's label: how often a pair would pull a misread
+image the right way. Labels only score; training never sees them.
 
     python benchmarks/neighbour_purity.py --dataset mnist --k 1,3,10 --strays 8:5,5:8,7:9,7:2 --json out.json
     python benchmarks/neighbour_purity.py --space features --checkpoint runs/mnist-iic --json features.json
@@ -23,7 +24,7 @@ import os
 import torch
 
 from infogan import InfoGAN
-from infogan.data import load_dataset, mutual_neighbours, nearest_neighbours, pixel_neighbours, unit_features
+from infogan.data import deskewed, load_dataset, mutual_neighbours, nearest_neighbours, pixel_neighbours, unit_features
 from infogan.metrics.clustering import score_clustering
 
 
@@ -77,7 +78,8 @@ def main() -> None:
     parser.add_argument("--data-root", help="where the datasets are (sets INFOGAN_DATA_ROOT)")
     parser.add_argument("--k", default="1,3,10", help="neighbour counts, comma-separated (1,3,10)")
     parser.add_argument("--strays", default="8:5,5:8,7:9,7:2", help="label:label pairs to report")
-    parser.add_argument("--space", choices=("pixels", "features"), default="pixels", help="where to search")
+    spaces = ("pixels", "deskewed", "features")
+    parser.add_argument("--space", choices=spaces, default="pixels", help="where to search (as training does)")
     parser.add_argument("--checkpoint", help="a run or file: its D's features (--space features), its Q's misreads")
     parser.add_argument("--json", help="also write the figures here")
     args = parser.parse_args()
@@ -92,8 +94,8 @@ def main() -> None:
     model = InfoGAN.load(args.checkpoint, device="cpu") if args.checkpoint else None
     if model is not None and args.space == "features":
         nearest = nearest_neighbours(unit_features(model.nets.body, data.images), counts[-1])
-    else:
-        nearest = pixel_neighbours(data.images, counts[-1])  # the k nearest are the first k of more
+    else:  # the k nearest are the first k of more
+        nearest = pixel_neighbours(deskewed(data.images) if args.space == "deskewed" else data.images, counts[-1])
     read_as = labels_read(model, data) if model is not None else None
     misread = read_as != data.labels if read_as is not None else None
     report = {}
