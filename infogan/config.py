@@ -93,7 +93,9 @@ class TrainConfig:
         iic_neighbours_space: where the neighbours are searched: ``pixels`` (default);
             ``deskewed``, pixels after :func:`infogan.data.neighbours.deskewed` removes each
             image's slant (made for handwriting: on MNIST 97.2% of the 10 nearest share the
-            image's digit, against 94.9% in raw pixels, and none of it comes from Q); or
+            image's digit, against 94.9% in raw pixels, and none of it comes from Q; but three
+            seeds of it split the 7s, which raw pixels' farther neighbours had kept whole on two
+            of them); or
             ``features``, the normalised features of D's body (which Q shares) at step
             ``iic_neighbours_from``, in eval mode. IIC has by then taught the body to ignore what a
             warp changes, so the neighbours there are purer: at the end of a run that split the
