@@ -24,7 +24,7 @@ import os
 import torch
 
 from infogan import InfoGAN
-from infogan.data import deskewed, load_dataset, mutual_neighbours, nearest_neighbours, pixel_neighbours, unit_features
+from infogan.data import load_dataset, mutual_neighbours, neighbours_in
 from infogan.metrics.clustering import score_clustering
 
 
@@ -92,10 +92,9 @@ def main() -> None:
         parser.error("--space features needs --checkpoint, whose D's features are searched")
     data = data.resident()
     model = InfoGAN.load(args.checkpoint, device="cpu") if args.checkpoint else None
-    if model is not None and args.space == "features":
-        nearest = nearest_neighbours(unit_features(model.nets.body, data.images), counts[-1])
-    else:  # the k nearest are the first k of more
-        nearest = pixel_neighbours(deskewed(data.images) if args.space == "deskewed" else data.images, counts[-1])
+    body = model.nets.body if model is not None else None
+    # the k nearest are the first k of more
+    nearest = neighbours_in(args.space, data.images, counts[-1], network=body)
     read_as = labels_read(model, data) if model is not None else None
     misread = read_as != data.labels if read_as is not None else None
     report = {}

@@ -25,15 +25,7 @@ from tqdm import tqdm
 
 from infogan import checkpoint, viz
 from infogan.config import TrainConfig, to_dict
-from infogan.data import (
-    ImageDataset,
-    deskewed,
-    make_batches,
-    mutual_neighbours,
-    nearest_neighbours,
-    pixel_neighbours,
-    unit_features,
-)
+from infogan.data import ImageDataset, make_batches, mutual_neighbours, neighbours_in
 from infogan.distributed import World, barrier, gather_shares, mean_across
 from infogan.errors import InfoGANError, InfoGANWarning
 from infogan.evaluation import categorical_score, real_data_information
@@ -203,10 +195,7 @@ class Trainer:
         started = time.perf_counter()
         rows = self.world.share(len(data))  # each rank searches for its share, then all hold the whole table
         images = data.resident().images.to(self.device)
-        if space == "features":
-            part = nearest_neighbours(unit_features(self.nets.body, images), k, rows=rows)
-        else:
-            part = pixel_neighbours(deskewed(images) if space == "deskewed" else images, k, rows=rows)
+        part = neighbours_in(space, images, k, network=self.nets.body, rows=rows)
         table = gather_shares(part, self.world, len(data))
         if self.config.iic_neighbours_mutual:
             table = mutual_neighbours(table)

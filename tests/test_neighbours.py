@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from infogan.data import deskewed, mutual_neighbours, nearest_neighbours, pixel_neighbours, unit_features
+from infogan.data import deskewed, mutual_neighbours, nearest_neighbours, neighbours_in, pixel_neighbours, unit_features
 from infogan.distributed import World
 from infogan.errors import InfoGANError
 
@@ -116,3 +116,14 @@ def test_deskewing_reads_uint8_as_its_float_values_and_shears_every_channel_alik
     assert torch.allclose(deskewed(images), deskewed(images.float() / 255))
     colour = deskewed(images.float().div(255).expand(4, 3, 9, 9))
     assert torch.allclose(colour, deskewed(images).expand(4, 3, 9, 9), atol=1e-6)
+
+
+def test_neighbours_in_each_space_are_that_spaces_search():
+    images = torch.rand(12, 1, 6, 6, generator=torch.Generator().manual_seed(6))
+    network = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(36, 5))
+    assert torch.equal(neighbours_in("pixels", images, 3), pixel_neighbours(images, 3))
+    assert torch.equal(neighbours_in("deskewed", images, 3), pixel_neighbours(deskewed(images), 3))
+    features = nearest_neighbours(unit_features(network, images), 3, rows=range(4, 8))
+    assert torch.equal(neighbours_in("features", images, 3, network=network, rows=range(4, 8)), features)
+    with pytest.raises(InfoGANError, match="need the network"):
+        neighbours_in("features", images, 3)

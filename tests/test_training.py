@@ -371,7 +371,7 @@ def test_a_run_resumed_past_the_neighbour_pair_never_searches(tiny_config, tiny_
     assert first._neighbour_table is None  # not searched while the trainer is built
     first.fit()
     assert first._neighbour_table is not None  # searched by the first step that drew a neighbour
-    monkeypatch.setattr("infogan.training.pixel_neighbours", lambda *args, **kwargs: pytest.fail("searched"))
+    monkeypatch.setattr("infogan.training.neighbours_in", lambda *args, **kwargs: pytest.fail("searched"))
     resumed = _trainer(config.replace(steps=4), tmp_path, tiny_data)
     resumed.restore(first.run_dir)
     resumed.fit()

@@ -20,7 +20,14 @@ from infogan.data.dsprites import DSprites
 from infogan.data.image_dataset import ImageDataset, as_float, take, to_tensor
 from infogan.data.image_files import IMAGE_SUFFIXES, find_images, image_to_tensor, read_image, read_images
 from infogan.data.image_folder import load_image_folder
-from infogan.data.neighbours import deskewed, mutual_neighbours, nearest_neighbours, pixel_neighbours, unit_features
+from infogan.data.neighbours import (
+    deskewed,
+    mutual_neighbours,
+    nearest_neighbours,
+    neighbours_in,
+    pixel_neighbours,
+    unit_features,
+)
 from infogan.data.root import DATA_ROOT_ENV, data_root
 from infogan.data.sampler import EpochSampler
 
@@ -45,6 +52,7 @@ __all__ = [
     "make_batches",
     "mutual_neighbours",
     "nearest_neighbours",
+    "neighbours_in",
     "pixel_neighbours",
     "read_image",
     "read_images",

@@ -89,6 +89,19 @@ def deskewed(images: Tensor) -> Tensor:
     return nn.functional.grid_sample(pixels, grid, mode="bilinear", padding_mode="zeros", align_corners=True)
 
 
+def neighbours_in(
+    space: str, images: Tensor, k: int, *, network: nn.Module | None = None, rows: range | None = None
+) -> Tensor:
+    """Indices (R, k) of the ``k`` nearest other images of each of ``images[rows]`` in ``space``,
+    as ``--iic-neighbours-space`` names it: ``pixels``, ``deskewed`` pixels, or the
+    :func:`unit_features` of ``network`` (``features``)."""
+    if space == "features":
+        if network is None:
+            raise InfoGANError("neighbours in features need the network whose features are searched")
+        return nearest_neighbours(unit_features(network, images), k, rows=rows)
+    return pixel_neighbours(deskewed(images) if space == "deskewed" else images, k, rows=rows)
+
+
 def nearest_neighbours(
     vectors: Tensor, k: int, *, rows: range | None = None, rows_per_chunk: int = _ROWS_PER_CHUNK
 ) -> Tensor:
